@@ -1,0 +1,413 @@
+"""What the epoch-budget searches (Hyperband, successive halving) share.
+
+The subclasses only say which brackets to run (:meth:`BaseEpochSearchCV._brackets`);
+validation, the data split, the driver call and the fitted attributes live here.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import warnings
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
+from sklearn.metrics import check_scoring, get_scorer_names
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import Pipeline
+from sklearn.utils import _safe_indexing, check_random_state, get_tags
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import _num_samples, check_is_fitted
+
+from ._driver import run_search
+from ._executor import InProcessExecutor
+from ._records import FAILED, cv_results
+from ._schedule import Bracket, plan_metadata
+from ._worker import SearchData, refit_task
+from .exceptions import SkhpoWarning, TrialFailedWarning
+from .space import SearchSpace
+
+__all__ = ["BaseEpochSearchCV"]
+
+DEFAULT_TEST_SIZE = 0.2
+
+
+def _final_step(estimator: Any) -> Any:
+    return estimator.steps[-1][1] if isinstance(estimator, Pipeline) else estimator
+
+
+def _is_classifier(estimator: Any) -> bool:
+    """``is_classifier``, also for scikeras 0.13 wrappers (which declare ``_estimator_type``)."""
+    final = _final_step(estimator)
+    return is_classifier(estimator) or getattr(final, "_estimator_type", None) == "classifier"
+
+
+def _estimator_has(attr: str):
+    """For ``available_if``: the best estimator (after fit) or the estimator has ``attr``."""
+
+    def check(self: BaseEpochSearchCV) -> bool:
+        if hasattr(self, "best_estimator_"):
+            return hasattr(self.best_estimator_, attr)
+        return hasattr(self.estimator, attr)
+
+    return check
+
+
+class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
+    """Base class of searches whose budget is epochs spent through ``partial_fit``."""
+
+    _parameter_constraints: dict = {
+        "estimator": [object],
+        "parameters": [dict, list, SearchSpace],
+        "aggressiveness": [Interval(Real, 1, None, closed="neither")],
+        "patience": ["boolean", Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "test_size": [Interval(Real, 0, 1, closed="neither"), None],
+        "random_state": ["random_state"],
+        "scoring": [StrOptions(set(get_scorer_names())), callable, None],
+        "verbose": ["verbose"],
+        "prefix": [str],
+        "error_score": [StrOptions({"raise"}), Real],
+        "refit": ["boolean"],
+    }
+
+    # -- what subclasses provide -------------------------------------------------------
+
+    def _brackets(self) -> list[Bracket]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _patience(self) -> int:
+        """Epochs without improvement before a trial stops itself (0: never)."""
+        if self.patience is True:
+            return max(int(self.max_iter) // int(self.aggressiveness), 1)
+        return int(self.patience or 0)
+
+    # -- plan ---------------------------------------------------------------------------
+
+    @property
+    def metadata(self) -> dict:
+        """The plan, before fitting (dask-ml's format, plus each bracket's rungs).
+
+        ``n_models`` and ``partial_fit_calls`` (epochs, counting that promoted models
+        resume), and per bracket the same plus ``rungs``: ``(n_models, epochs)`` pairs.
+        """
+        self._validate_params()
+        return plan_metadata(self._brackets())
+
+    # -- fitting ------------------------------------------------------------------------
+
+    def fit(self, X: Any, y: Any = None, *, validation_data: tuple | None = None, **fit_params):
+        """Run the search.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+            Training data. Any array-like the estimator accepts (arrays, DataFrames,
+            images of shape ``(n, h, w, c)``): it is indexed, never converted.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs), default=None
+            Targets.
+        validation_data : tuple (X_val, y_val), default=None
+            Data to score the trials on. Without it, ``test_size`` of ``(X, y)`` is held
+            out (stratified for classifiers).
+        **fit_params
+            Passed to every ``partial_fit`` call, e.g. ``classes``. For a classifier
+            whose ``partial_fit`` takes ``classes``, it defaults to ``np.unique(y)``.
+            Arrays with one entry per sample (``sample_weight``) are split with ``X``.
+
+        Returns
+        -------
+        self
+            The fitted search.
+        """
+        self._validate_params()
+        brackets = self._brackets()
+        space = self._check_space()
+        X_train, y_train, X_val, y_val, fit_params, all_fit_params = self._check_data(
+            X, y, validation_data, fit_params
+        )
+        rng = check_random_state(self.random_state)
+        n_models = sum(b.n_models for b in brackets)
+        sampled = space.sample(n_models, rng)
+        per_bracket, k = [], 0
+        for bracket in brackets:
+            per_bracket.append(sampled[k : k + bracket.n_models])
+            k += bracket.n_models
+
+        final = _final_step(self.estimator)
+        worker_scorer = check_scoring(final, scoring=self.scoring)
+        self.scorer_ = check_scoring(self.estimator, scoring=self.scoring)
+        self.multimetric_ = False
+        self.n_splits_ = 1
+
+        executor = InProcessExecutor()
+        try:
+            data = SearchData(
+                X_train,
+                y_train,
+                X_val,
+                y_val,
+                fit_params,
+                worker_scorer,
+                error_score=self.error_score,
+                patience=self._patience(),
+                tol=float(self.tol),
+            )
+            outcome = run_search(
+                executor,
+                executor.put(data),
+                self.estimator,
+                brackets,
+                per_bracket,
+                prefix=self.prefix,
+                verbose=bool(self.verbose),
+            )
+            self._store_results(outcome, brackets)
+            if outcome.best_index is None:
+                first = next(t.error for t in outcome.trials if t.error)
+                raise ValueError(
+                    f"All {len(outcome.trials)} trials failed; the first error was:\n{first}"
+                )
+            if self.refit:
+                X_all = X if validation_data is None else _concat(X_train, X_val)
+                y_all = y if validation_data is None else _concat(y_train, y_val)
+                best = self.cv_results_["params"][self.best_index_]
+                epochs = int(self.cv_results_["partial_fit_calls"][self.best_index_])
+                state, info = refit_task(self.estimator, best, X_all, y_all, all_fit_params, epochs)
+                self.best_estimator_ = state.estimator
+                self.refit_time_ = info["refit_time"]
+            else:
+                self.best_estimator_ = outcome.best_state.estimator
+        finally:
+            executor.close()
+        return self
+
+    def _store_results(self, outcome, brackets: list[Bracket]) -> None:
+        trials = outcome.trials
+        self.cv_results_ = cv_results(trials)
+        self.history_ = outcome.history
+        self.model_history_ = {t.model_id: [] for t in trials}
+        for rec in outcome.history:
+            self.model_history_[rec["model_id"]].append(rec)
+        self.metadata_ = {
+            "n_models": len(trials),
+            "partial_fit_calls": int(sum(t.epochs for t in trials)),
+            "brackets": [
+                {
+                    "bracket": b.index,
+                    "n_models": sum(1 for t in trials if t.bracket == b.index),
+                    "partial_fit_calls": int(sum(t.epochs for t in trials if t.bracket == b.index)),
+                    "rungs": outcome.rungs_reached[b.index],
+                }
+                for b in brackets
+            ],
+        }
+        failed = [t for t in trials if t.state == FAILED]
+        if failed:
+            warnings.warn(
+                f"{len(failed)} of {len(trials)} trials failed and got error_score="
+                f"{self.error_score!r}; their errors are in cv_results_['error']. "
+                f"First error:\n{failed[0].error}",
+                TrialFailedWarning,
+                stacklevel=3,
+            )
+        if outcome.best_index is not None:
+            self.best_index_ = int(outcome.best_index)
+            self.best_params_ = dict(trials[self.best_index_].params)
+            self.best_score_ = float(trials[self.best_index_].score)
+
+    # -- validation ---------------------------------------------------------------------
+
+    def _check_space(self) -> SearchSpace:
+        space = SearchSpace.from_params(self.parameters)
+        if isinstance(_final_step(self.estimator), type):
+            raise TypeError(f"estimator must be an instance, not the class {self.estimator!r}")
+        if not hasattr(_final_step(self.estimator), "partial_fit"):
+            where = (
+                " (the last step of the Pipeline)" if isinstance(self.estimator, Pipeline) else ""
+            )
+            raise TypeError(
+                f"{type(self).__name__} trains models epoch by epoch through partial_fit, "
+                f"and {type(_final_step(self.estimator)).__name__}{where} has no partial_fit "
+                "method. Use an estimator with partial_fit (a scikeras KerasClassifier or "
+                "KerasRegressor, SGDClassifier, MLPClassifier, ...)."
+            )
+        rng = np.random.RandomState(0)
+        for subspace in space.subspaces:
+            one = SearchSpace.from_params(subspace).sample_one(rng)
+            for name, value in one.items():
+                try:
+                    clone(self.estimator).set_params(**{name: value})
+                except (ValueError, TypeError, AttributeError) as exc:
+                    raise ValueError(
+                        f"Parameter {name!r} of the search space cannot be set on "
+                        f"{type(self.estimator).__name__}: {exc}"
+                    ) from exc
+        return space
+
+    def _check_data(self, X, y, validation_data, fit_params):
+        if X is None:
+            raise ValueError("X is None; fit needs training data")
+        if getattr(X, "ndim", 2) < 2:
+            raise ValueError(
+                f"X must have at least 2 dimensions (n_samples, n_features), got shape "
+                f"{np.shape(X)}; reshape a single feature with X.reshape(-1, 1)"
+            )
+        n = _num_samples(X)
+        if y is not None and _num_samples(y) != n:
+            raise ValueError(
+                f"X and y have different numbers of samples: {n} and {_num_samples(y)}"
+            )
+        classifier = _is_classifier(self.estimator)
+        if classifier:
+            _check_classification_target(y, "y")
+        fit_params = dict(fit_params)
+        if classifier and "classes" not in fit_params and _takes_classes(self.estimator):
+            labels = y if validation_data is None else _concat(y, validation_data[1])
+            fit_params["classes"] = np.unique(np.asarray(labels))
+        if validation_data is not None:
+            if self.test_size is not None:
+                raise ValueError("Give either validation_data or test_size, not both")
+            if not (isinstance(validation_data, tuple | list) and len(validation_data) == 2):
+                raise ValueError("validation_data must be a pair (X_val, y_val)")
+            X_val, y_val = validation_data
+            if np.shape(X_val)[1:] != np.shape(X)[1:]:
+                raise ValueError(
+                    f"validation_data's X has shape {np.shape(X_val)}, which does not match "
+                    f"X's {np.shape(X)} past the first dimension"
+                )
+            if _num_samples(X_val) != _num_samples(y_val):
+                raise ValueError(
+                    f"validation_data's X and y have different numbers of samples: "
+                    f"{_num_samples(X_val)} and {_num_samples(y_val)}"
+                )
+            if classifier:
+                _check_classification_target(y_val, "validation_data's y")
+            return X, y, X_val, y_val, fit_params, fit_params
+        test_size = DEFAULT_TEST_SIZE if self.test_size is None else self.test_size
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        stratify = y if classifier else None
+        indices = np.arange(n)
+        try:
+            train, val = train_test_split(
+                indices, test_size=test_size, random_state=seed, stratify=stratify
+            )
+        except ValueError as exc:
+            if stratify is None:
+                raise ValueError(f"Cannot hold out test_size={test_size}: {exc}") from exc
+            warnings.warn(
+                f"Cannot stratify the validation split ({exc}); splitting at random",
+                SkhpoWarning,
+                stacklevel=3,
+            )
+            train, val = train_test_split(indices, test_size=test_size, random_state=seed)
+        train_fit_params = dict(fit_params)
+        for name, value in fit_params.items():
+            if name != "classes" and hasattr(value, "__len__") and _num_samples(value) == n:
+                train_fit_params[name] = _safe_indexing(value, train)
+        return (
+            _safe_indexing(X, train),
+            None if y is None else _safe_indexing(y, train),
+            _safe_indexing(X, val),
+            None if y is None else _safe_indexing(y, val),
+            train_fit_params,
+            fit_params,
+        )
+
+    # -- scikit-learn citizenship -------------------------------------------------------
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        sub = get_tags(self.estimator)
+        tags.estimator_type = (
+            "classifier" if _is_classifier(self.estimator) else (sub.estimator_type)
+        )
+        tags.classifier_tags = copy.deepcopy(sub.classifier_tags)
+        tags.regressor_tags = copy.deepcopy(sub.regressor_tags)
+        tags.input_tags.pairwise = sub.input_tags.pairwise
+        tags.input_tags.sparse = sub.input_tags.sparse
+        tags.array_api_support = sub.array_api_support
+        return tags
+
+    @property
+    def classes_(self):
+        """The class labels of the best estimator (classifiers only)."""
+        check_is_fitted(self, "best_estimator_")
+        return self.best_estimator_.classes_
+
+    @property
+    def n_features_in_(self):
+        """Number of features seen by the best estimator."""
+        check_is_fitted(self, "best_estimator_")
+        return self.best_estimator_.n_features_in_
+
+    @available_if(_estimator_has("predict"))
+    def predict(self, X):
+        """Call ``predict`` on the best estimator."""
+        check_is_fitted(self, "best_estimator_")
+        return self.best_estimator_.predict(X)
+
+    @available_if(_estimator_has("predict_proba"))
+    def predict_proba(self, X):
+        """Call ``predict_proba`` on the best estimator."""
+        check_is_fitted(self, "best_estimator_")
+        return self.best_estimator_.predict_proba(X)
+
+    @available_if(_estimator_has("predict_log_proba"))
+    def predict_log_proba(self, X):
+        """Call ``predict_log_proba`` on the best estimator."""
+        check_is_fitted(self, "best_estimator_")
+        return self.best_estimator_.predict_log_proba(X)
+
+    @available_if(_estimator_has("decision_function"))
+    def decision_function(self, X):
+        """Call ``decision_function`` on the best estimator."""
+        check_is_fitted(self, "best_estimator_")
+        return self.best_estimator_.decision_function(X)
+
+    @available_if(_estimator_has("transform"))
+    def transform(self, X):
+        """Call ``transform`` on the best estimator."""
+        check_is_fitted(self, "best_estimator_")
+        return self.best_estimator_.transform(X)
+
+    @available_if(_estimator_has("inverse_transform"))
+    def inverse_transform(self, X):
+        """Call ``inverse_transform`` on the best estimator."""
+        check_is_fitted(self, "best_estimator_")
+        return self.best_estimator_.inverse_transform(X)
+
+    def score(self, X, y=None):
+        """Score the best estimator on ``(X, y)`` with the search's scorer."""
+        check_is_fitted(self, "best_estimator_")
+        return self.scorer_(self.best_estimator_, X, y)
+
+
+def _takes_classes(estimator: Any) -> bool:
+    try:
+        signature = inspect.signature(_final_step(estimator).partial_fit)
+    except (TypeError, ValueError):
+        return False
+    return "classes" in signature.parameters
+
+
+def _check_classification_target(y: Any, what: str) -> None:
+    if y is None:
+        raise ValueError(f"A classifier needs targets, and {what} is None")
+    arr = np.asarray(y)
+    if arr.dtype.kind == "f" and np.isnan(arr).any():
+        raise ValueError(f"{what} contains NaN; a classifier's targets must be class labels")
+    if arr.dtype.kind == "O" and any(v is None for v in arr.ravel()):
+        raise ValueError(f"{what} contains None; a classifier's targets must be class labels")
+    if what == "y" and np.unique(arr, axis=0 if arr.ndim > 1 else None).shape[0] < 2:
+        raise ValueError(f"{what} has a single class; a classifier needs at least two")
+
+
+def _concat(a: Any, b: Any) -> Any:
+    if hasattr(a, "iloc"):
+        import pandas as pd
+
+        return pd.concat([a, b])
+    return np.concatenate([np.asarray(a), np.asarray(b)])

@@ -1,0 +1,117 @@
+"""The executor protocol, and the in-process executor that runs when no cluster is there.
+
+The driver never calls a task body itself: it asks an executor to run it. A task body
+returns a pair ``(state, record)``: ``state`` is the trial's live object (its model),
+which stays where the task ran and is only passed, as an opaque handle, to the next task
+of the same trial; ``record`` is a small value that travels back to the driver. An
+executor for a cluster keeps ``state`` on the worker; the in-process executor simply
+holds it.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Protocol
+
+__all__ = ["Completed", "Executor", "InProcessExecutor", "Step"]
+
+
+class Step(Protocol):
+    """A submitted task: its trial state stays remote, its record comes back."""
+
+    @property
+    def state(self) -> Any:
+        """Opaque handle of the trial state, to pass to the trial's next task."""
+
+    def record(self) -> Any:
+        """The task's small record; re-raises the task's exception if it raised."""
+
+
+class Completed(Protocol):
+    """Iterator over finished steps, to which new steps can be added while iterating."""
+
+    def __iter__(self) -> Iterator[Step]: ...
+
+    def __next__(self) -> Step: ...
+
+    def add(self, step: Step) -> None: ...
+
+
+class Executor(Protocol):
+    """What the driver needs from a place that runs tasks."""
+
+    def put(self, obj: Any) -> Any:
+        """Make ``obj`` (data shared by every task) available to tasks; return a handle."""
+
+    def submit(self, fn: Callable[..., tuple[Any, Any]], *args: Any, key: str = "") -> Step:
+        """Run ``fn(*args)`` (state handles and ``put`` handles resolved) somewhere."""
+
+    def as_completed(self, steps: Iterable[Step]) -> Completed:
+        """An iterator yielding the steps as they finish; ``add`` more while iterating."""
+
+    def release(self, step: Step) -> None:
+        """Forget a step's state: its trial will not be advanced again."""
+
+    def close(self) -> None:
+        """Release what the executor holds."""
+
+
+class _DoneStep:
+    __slots__ = ("_error", "_record", "state")
+
+    def __init__(self, state: Any, record: Any, error: BaseException | None) -> None:
+        self.state = state
+        self._record = record
+        self._error = error
+
+    def record(self) -> Any:
+        if self._error is not None:
+            raise self._error
+        return self._record
+
+
+class _FifoCompleted:
+    """The in-process ``as_completed``: steps are done when submitted, so first in, first out."""
+
+    def __init__(self, steps: Iterable[Step]) -> None:
+        self._queue = deque(steps)
+
+    def __iter__(self) -> _FifoCompleted:
+        return self
+
+    def __next__(self) -> Step:
+        if not self._queue:
+            raise StopIteration
+        return self._queue.popleft()
+
+    def add(self, step: Step) -> None:
+        self._queue.append(step)
+
+
+class InProcessExecutor:
+    """Run every task at once, in the calling process and thread.
+
+    Keras and BLAS already use every core for one model, so running one task at a time
+    costs nothing on a single machine, and nothing has to be started.
+    """
+
+    def put(self, obj: Any) -> Any:
+        return obj
+
+    def submit(self, fn: Callable[..., tuple[Any, Any]], *args: Any, key: str = "") -> Step:
+        try:
+            state, record = fn(*args)
+        except Exception as exc:  # handed to the driver through Step.record()
+            return _DoneStep(None, None, exc)
+        return _DoneStep(state, record, None)
+
+    def as_completed(self, steps: Iterable[Step]) -> _FifoCompleted:
+        return _FifoCompleted(steps)
+
+    def release(self, step: Step) -> None:
+        if isinstance(step, _DoneStep):
+            step.state = None
+
+    def close(self) -> None:
+        pass

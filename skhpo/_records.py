@@ -1,0 +1,113 @@
+"""Value records of trials, and their conversion to scikit-learn's ``cv_results_``."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy.stats import rankdata
+
+__all__ = ["TrialRecord", "cv_results", "COMPLETED", "FAILED", "PENDING", "PRUNED", "RUNNING"]
+
+PENDING = "pending"
+RUNNING = "running"
+PRUNED = "pruned"
+COMPLETED = "completed"
+FAILED = "failed"
+
+
+@dataclass
+class TrialRecord:
+    """What the driver knows of one trial: a plain value, no live model.
+
+    ``scores`` holds ``(epochs, score)`` pairs, one per scoring; ``epoch_fit_times`` the
+    training time per epoch of each task, ``score_times`` the time of each scoring.
+    """
+
+    index: int
+    model_id: str
+    bracket: int
+    params: dict
+    state: str = PENDING
+    epochs: int = 0
+    scores: list = field(default_factory=list)
+    epoch_fit_times: list = field(default_factory=list)
+    score_times: list = field(default_factory=list)
+    error: str | None = None
+    stopped_early: bool = False
+
+    @property
+    def score(self) -> float:
+        """The last score (NaN before the first scoring)."""
+        return self.scores[-1][1] if self.scores else math.nan
+
+    @property
+    def fit_time(self) -> float:
+        return float(sum(self.epoch_fit_times))
+
+    def add_step(self, record: dict, start_epochs: int) -> None:
+        """Fold a task's record in."""
+        n_scores = max(len(record["scores"]), 1)
+        self.scores.extend((e, s) for e, s, _ in record["scores"])
+        trained = max(record["epochs"] - start_epochs, 1)
+        self.epoch_fit_times.append(record["fit_time"] / trained)
+        self.score_times.extend([record["score_time"] / n_scores] * len(record["scores"]))
+        self.epochs = record["epochs"]
+        self.error = record["error"]
+        self.stopped_early = record["stopped_early"]
+
+
+def _masked(values: list, present: list[bool]) -> np.ma.MaskedArray:
+    arr = np.ma.MaskedArray(np.empty(len(values), dtype=object), mask=[not p for p in present])
+    for i, (v, p) in enumerate(zip(values, present, strict=True)):
+        if p:
+            arr[i] = v
+    return arr
+
+
+def rank_scores(scores: np.ndarray) -> np.ndarray:
+    """Rank 1 for the highest score, ties share the lowest rank, NaN ranks last."""
+    key = np.where(np.isnan(scores), -np.inf, scores)
+    ranks = rankdata(-key, method="min").astype(np.int32)
+    if np.isnan(scores).any():
+        ranks[np.isnan(scores)] = np.count_nonzero(~np.isnan(scores)) + 1
+    return ranks
+
+
+def cv_results(trials: list[TrialRecord]) -> dict[str, Any]:
+    """``cv_results_`` of a Hyperband-style search: one entry per trial, in trial order."""
+    names = sorted({name for t in trials for name in t.params})
+    scores = np.array([t.score for t in trials], dtype=float)
+    results: dict[str, Any] = {
+        "params": [dict(t.params) for t in trials],
+        "model_id": np.array([t.model_id for t in trials], dtype=object),
+        "bracket": np.array([t.bracket for t in trials], dtype=int),
+        "partial_fit_calls": np.array([t.epochs for t in trials], dtype=int),
+        "test_score": scores,
+        "mean_test_score": scores.copy(),
+        "std_test_score": np.zeros(len(trials)),
+        "split0_test_score": scores.copy(),
+        "rank_test_score": rank_scores(scores),
+        "mean_partial_fit_time": np.array([_mean(t.epoch_fit_times) for t in trials]),
+        "std_partial_fit_time": np.array([_std(t.epoch_fit_times) for t in trials]),
+        "mean_score_time": np.array([_mean(t.score_times) for t in trials]),
+        "std_score_time": np.array([_std(t.score_times) for t in trials]),
+        "state": np.array([t.state for t in trials], dtype=object),
+        "stopped_early": np.array([t.stopped_early for t in trials], dtype=bool),
+        "error": np.array([t.error for t in trials], dtype=object),
+    }
+    for name in names:
+        results[f"param_{name}"] = _masked(
+            [t.params.get(name) for t in trials], [name in t.params for t in trials]
+        )
+    return results
+
+
+def _mean(values: list) -> float:
+    return float(np.mean(values)) if values else 0.0
+
+
+def _std(values: list) -> float:
+    return float(np.std(values)) if values else 0.0

@@ -1,0 +1,255 @@
+"""Task bodies: build a trial's model, advance it some epochs, score it.
+
+These functions run where the model lives (in-process, or on a dask worker). Each returns
+``(state, record)``: the :class:`TrialState` stays there, the small ``record`` dict goes
+back to the driver. Nothing here imports Keras; scikeras is recognised only when the
+user's estimator already imported it.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import traceback
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+import joblib
+import numpy as np
+from sklearn.base import clone
+from sklearn.pipeline import Pipeline
+
+from ._promotion import should_stop_early
+
+__all__ = ["SearchData", "TrialSpec", "TrialState", "fit_epochs", "refit_task", "step_task"]
+
+_PREP_CACHE_SIZE = 8
+
+
+def _is_scikeras(model: Any) -> bool:
+    wrappers = sys.modules.get("scikeras.wrappers")
+    return wrappers is not None and isinstance(model, wrappers.BaseWrapper)
+
+
+def fit_epochs(model: Any, X: Any, y: Any, n_epochs: int, fit_params: dict) -> None:
+    """Train ``model`` for ``n_epochs`` more epochs, resuming where it stopped.
+
+    This is the one place that knows how to train a model for several epochs. A scikeras
+    wrapper trains them in one Keras ``fit`` call: it is the body of scikeras'
+    ``partial_fit`` (scikeras 0.13: ``_fit(..., warm_start=True, epochs=1,
+    initial_epoch=current_epoch)``) with ``epochs=n_epochs``; its ``history_`` and
+    ``current_epoch`` advance exactly as after ``n_epochs`` ``partial_fit`` calls
+    (``tests/test_worker.py`` pins this). Any other estimator gets ``n_epochs`` calls of
+    ``partial_fit``.
+    """
+    if n_epochs < 1:
+        return
+    if n_epochs > 1 and _is_scikeras(model) and getattr(model, "class_weight", None) is None:
+        kwargs = dict(fit_params)
+        classes = kwargs.pop("classes", None)
+        sample_weight = kwargs.pop("sample_weight", None)
+        if _is_keras_classifier(model):
+            # What KerasClassifier.partial_fit does before delegating to _fit.
+            model.classes_ = classes if classes is not None else getattr(model, "classes_", None)
+        model._fit(
+            X,
+            y,
+            sample_weight=sample_weight,
+            warm_start=True,
+            epochs=n_epochs,
+            initial_epoch=model.current_epoch,
+            **kwargs,
+        )
+        return
+    for _ in range(n_epochs):
+        model.partial_fit(X, y, **fit_params)
+
+
+def _is_keras_classifier(model: Any) -> bool:
+    wrappers = sys.modules.get("scikeras.wrappers")
+    return wrappers is not None and isinstance(model, wrappers.KerasClassifier)
+
+
+@dataclass
+class SearchData:
+    """What every task of one search shares: the data split, fit parameters, the scorer.
+
+    It is sent once to each place that runs tasks. ``prep_cache`` holds fitted
+    pre-processing steps of a Pipeline and the data they transformed, keyed by the
+    pre-processing parameters, so that trials sharing them fit them once.
+    """
+
+    X_train: Any
+    y_train: Any
+    X_val: Any
+    y_val: Any
+    fit_params: dict
+    scorer: Any
+    error_score: Any = np.nan
+    patience: int = 0
+    tol: float = 1e-3
+    prep_cache: OrderedDict = field(default_factory=OrderedDict, repr=False)
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["prep_cache"] = OrderedDict()
+        return state
+
+
+@dataclass(frozen=True)
+class TrialSpec:
+    """A trial not built yet: the estimator to clone and the parameters to set on it."""
+
+    model_id: str
+    estimator: Any
+    params: dict
+
+
+@dataclass
+class TrialState:
+    """A live trial: the (partly) fitted estimator and what is needed to train it on."""
+
+    model_id: str
+    estimator: Any  # the whole estimator: a Pipeline with fitted pre-processing, or the model
+    final: Any  # the object trained epoch by epoch (the estimator, or the Pipeline's last step)
+    prep: Any  # fitted Pipeline of the pre-processing steps, or None
+    prep_key: str | None
+    fit_params: dict
+    epochs: int = 0
+    scores: list = field(default_factory=list)
+
+
+def _split_pipeline_params(estimator: Pipeline, params: dict) -> tuple[str, dict]:
+    last = estimator.steps[-1][0]
+    prep_params = {k: v for k, v in params.items() if not (k == last or k.startswith(last + "__"))}
+    return last, prep_params
+
+
+def _final_fit_params(estimator: Any, fit_params: dict) -> dict:
+    if not isinstance(estimator, Pipeline):
+        return dict(fit_params)
+    prefix = estimator.steps[-1][0] + "__"
+    return {k.removeprefix(prefix): v for k, v in fit_params.items()}
+
+
+def _transformed(state: TrialState, data: SearchData) -> tuple[Any, Any]:
+    """The training and validation inputs of the trial's final step."""
+    if state.prep is None:
+        return data.X_train, data.X_val
+    hit = data.prep_cache.get(state.prep_key)
+    if hit is not None:
+        data.prep_cache.move_to_end(state.prep_key)
+        return hit[1], hit[2]
+    entry = _prepared(state.prep, data)
+    _cache_put(data, state.prep_key, entry)
+    return entry[1], entry[2]
+
+
+def _prepared(prep: Pipeline, data: SearchData) -> tuple:
+    Xt_val = None if data.X_val is None else prep.transform(data.X_val)
+    return prep, prep.transform(data.X_train), Xt_val
+
+
+def _cache_put(data: SearchData, key: str, value: tuple) -> None:
+    data.prep_cache[key] = value
+    while len(data.prep_cache) > _PREP_CACHE_SIZE:
+        data.prep_cache.popitem(last=False)
+
+
+def build_trial(spec: TrialSpec, data: SearchData) -> TrialState:
+    """Clone the estimator, set the trial's parameters, fit (or reuse) pre-processing."""
+    estimator = clone(spec.estimator).set_params(**spec.params)
+    prep = prep_key = None
+    final = estimator
+    if isinstance(estimator, Pipeline):
+        _, prep_params = _split_pipeline_params(estimator, spec.params)
+        final = estimator.steps[-1][1]
+        if len(estimator.steps) > 1:
+            prep_key = joblib.hash(prep_params)
+            hit = data.prep_cache.get(prep_key)
+            if hit is None:
+                prep = Pipeline(estimator.steps[:-1]).fit(data.X_train, data.y_train)
+                _cache_put(data, prep_key, _prepared(prep, data))
+            else:
+                prep = hit[0]
+                data.prep_cache.move_to_end(prep_key)
+            estimator.steps = list(prep.steps) + [estimator.steps[-1]]
+    return TrialState(
+        model_id=spec.model_id,
+        estimator=estimator,
+        final=final,
+        prep=prep,
+        prep_key=prep_key,
+        fit_params=_final_fit_params(estimator, data.fit_params),
+    )
+
+
+def _score(state: TrialState, data: SearchData, X_val: Any) -> float:
+    score = data.scorer(state.final, X_val, data.y_val)
+    return float(score)
+
+
+def step_task(trial: TrialSpec | TrialState, data: SearchData, n_epochs: int) -> tuple:
+    """Build the trial if needed, train it ``n_epochs`` more epochs, score it.
+
+    Returns ``(state, record)``. A trial that raises is caught here (unless
+    ``error_score="raise"``): its state is ``None`` and its record carries the error and
+    ``error_score``. With ``patience``, the trial is scored after every epoch and stops
+    by itself when its score has not improved by ``tol`` in ``patience`` epochs.
+    """
+    model_id = trial.model_id
+    fit_time = score_time = 0.0
+    scores: list[tuple[int, float, float]] = []
+    state: TrialState | None = None
+    epochs_before = trial.epochs if isinstance(trial, TrialState) else 0
+    stopped = False
+    try:
+        t0 = time.perf_counter()
+        state = build_trial(trial, data) if isinstance(trial, TrialSpec) else trial
+        Xt_train, Xt_val = _transformed(state, data)
+        fit_time += time.perf_counter() - t0
+        chunks = [1] * n_epochs if data.patience else [n_epochs]
+        for chunk in chunks:
+            t0 = time.perf_counter()
+            fit_epochs(state.final, Xt_train, data.y_train, chunk, state.fit_params)
+            state.epochs += chunk
+            t1 = time.perf_counter()
+            score = _score(state, data, Xt_val)
+            t2 = time.perf_counter()
+            fit_time += t1 - t0
+            score_time += t2 - t1
+            state.scores.append(score)
+            scores.append((state.epochs, score, time.time()))
+            if data.patience and should_stop_early(state.scores, data.patience, data.tol):
+                stopped = True
+                break
+        error = None
+    except Exception as exc:
+        if isinstance(data.error_score, str) and data.error_score == "raise":
+            raise
+        error = "".join(traceback.format_exception(exc)).rstrip()
+        epochs = state.epochs if state is not None else epochs_before
+        scores.append((epochs, float(data.error_score), time.time()))
+        state = None
+    record = {
+        "model_id": model_id,
+        "epochs": state.epochs if state is not None else scores[-1][0],
+        "scores": scores,
+        "fit_time": fit_time,
+        "score_time": score_time,
+        "error": error,
+        "stopped_early": stopped,
+    }
+    return state, record
+
+
+def refit_task(estimator: Any, params: dict, X: Any, y: Any, fit_params: dict, epochs: int):
+    """Train a fresh estimator with ``params`` on ``(X, y)`` for ``epochs`` epochs."""
+    data = SearchData(X, y, None, None, fit_params, scorer=None)
+    t0 = time.perf_counter()
+    state = build_trial(TrialSpec("refit", estimator, params), data)
+    Xt, _ = _transformed(state, data)
+    fit_epochs(state.final, Xt, y, epochs, state.fit_params)
+    state.epochs = epochs
+    return state, {"refit_time": time.perf_counter() - t0}

@@ -1,0 +1,17 @@
+"""Exceptions and warnings raised by skhpo."""
+
+from __future__ import annotations
+
+__all__ = ["SkhpoWarning", "TrialFailedWarning"]
+
+
+class SkhpoWarning(UserWarning):
+    """Base class of the warnings skhpo emits (the test suite turns them into errors)."""
+
+
+class TrialFailedWarning(SkhpoWarning):
+    """Some trials raised during building, training or scoring.
+
+    Their score is the search's ``error_score``; the other trials went on. The
+    error of each failed trial is in ``cv_results_["error"]``.
+    """

@@ -1,0 +1,172 @@
+"""Hyperband with an epoch budget, behind scikit-learn's search API."""
+
+from __future__ import annotations
+
+from numbers import Integral
+from typing import Any
+
+import numpy as np
+from sklearn.utils._param_validation import Interval
+
+from ._base import BaseEpochSearchCV
+from ._schedule import Bracket, hyperband_brackets
+
+__all__ = ["HyperbandSearchCV"]
+
+
+class HyperbandSearchCV(BaseEpochSearchCV):
+    """Hyperband search whose budget is training epochs, spent through ``partial_fit``.
+
+    Hyperband (Li et al., 2018) runs several brackets of successive halving: many
+    models trained a few epochs, the best third (``aggressiveness=3``) trained on, and so
+    on, up to ``max_iter`` epochs; the last bracket trains a few models for
+    ``max_iter`` epochs from the start. One unit of ``max_iter`` is one ``partial_fit``
+    call, which is one epoch for a scikeras model. A promoted model resumes where it
+    stopped; for scikeras a promotion from ``r`` to ``r'`` epochs is one Keras ``fit``
+    call of ``r' - r`` epochs.
+
+    The constructor takes what ``dask_ml.model_selection.HyperbandSearchCV`` takes, with
+    the same meaning, so switching is a change of import; it needs no dask.
+
+    Parameters
+    ----------
+    estimator : estimator object
+        An estimator with ``partial_fit`` (a scikeras ``KerasClassifier`` or
+        ``KerasRegressor``, ``SGDClassifier``, ...), or a ``Pipeline`` whose last step
+        has one: its other steps are fitted once per distinct set of their parameters
+        and only the last step is trained epoch by epoch.
+    parameters : dict or list of dict
+        The search space: parameter names mapped to lists (uniform choice), scipy.stats
+        distributions, ``(low, high)`` ranges, ``(low, high, "log-uniform")`` or
+        :class:`~skhpo.space.Real`, :class:`~skhpo.space.Integer`,
+        :class:`~skhpo.space.Categorical`. See :mod:`skhpo.space`.
+    max_iter : int, default=81
+        The most epochs any model is trained.
+    aggressiveness : float, default=3
+        Hyperband's ``eta``: each rung keeps ``1 / aggressiveness`` of the models and
+        trains them ``aggressiveness`` times longer.
+    patience : bool or int, default=False
+        When an int, a trial is scored after every epoch and stops itself once its score
+        has not improved by ``tol`` in ``patience`` epochs; ``True`` means
+        ``max_iter // aggressiveness``.
+    tol : float, default=1e-3
+        The improvement that resets ``patience``.
+    test_size : float, default=None
+        Fraction of ``X`` held out to score the trials (stratified for classifiers);
+        ``None`` means 0.2. Not allowed together with ``fit(validation_data=...)``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the sampling of parameters and the hold-out split.
+    scoring : str, callable or None, default=None
+        A scikit-learn scorer name or callable; ``None`` uses the estimator's ``score``.
+    verbose : bool or int, default=False
+        Log each bracket and rung to the ``"skhpo"`` logger at INFO level.
+    prefix : str, default=""
+        Prepended to every log message.
+    error_score : "raise" or float, default=np.nan
+        The score of a trial whose build, training or scoring raises; ``"raise"``
+        stops the search with the error instead. NaN scores rank last and are never
+        promoted.
+    refit : bool, default=False
+        If True, ``best_estimator_`` is a new model with ``best_params_`` trained on
+        the training and validation data for the epochs the best trial earned; if
+        False it is the best trial's own model.
+
+    Attributes
+    ----------
+    cv_results_ : dict of numpy arrays
+        One entry per trial: ``params``, ``param_<name>``, ``test_score`` (the last
+        score), ``mean_test_score``, ``std_test_score``, ``rank_test_score``,
+        ``model_id``, ``bracket``, ``partial_fit_calls`` (epochs trained),
+        ``mean_partial_fit_time`` (per epoch), ``mean_score_time``, ``state``
+        ("completed", "pruned" or "failed"), ``stopped_early`` and ``error``.
+    history_ : list of dict
+        One record per scoring: ``model_id``, ``bracket``, ``params``,
+        ``partial_fit_calls``, ``score``, ``elapsed_wall_time``, ``partial_fit_time``,
+        ``score_time``.
+    model_history_ : dict of list of dict
+        ``history_`` grouped by ``model_id``.
+    metadata_ : dict
+        What ran, in the format of :attr:`metadata`.
+    best_estimator_ : estimator
+        The best trial's trained model (see ``refit``).
+    best_params_ : dict
+        Its parameters.
+    best_score_ : float
+        Its last validation score.
+    best_index_ : int
+        Its index in ``cv_results_``.
+    scorer_ : callable
+        The scorer.
+    n_splits_ : int
+        Always 1: trials are scored on one hold-out set.
+    multimetric_ : bool
+        Always False.
+    refit_time_ : float
+        Seconds spent retraining the best parameters, when ``refit=True``.
+
+    See Also
+    --------
+    SuccessiveHalvingSearchCV : One bracket of successive halving.
+
+    Notes
+    -----
+    Differences from dask-ml: ``max_iter`` counts epochs (dask-ml counts
+    ``partial_fit`` calls on dask-array chunks), a failing trial gets ``error_score``
+    instead of stopping the search, and ``refit`` exists.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.linear_model import SGDClassifier
+    >>> from skhpo import HyperbandSearchCV
+    >>> X, y = load_digits(return_X_y=True)
+    >>> search = HyperbandSearchCV(
+    ...     SGDClassifier(random_state=0),
+    ...     {"alpha": (1e-6, 1e-1, "log-uniform"), "loss": ["hinge", "log_loss"]},
+    ...     max_iter=9, random_state=0)
+    >>> search.metadata["n_models"], search.metadata["partial_fit_calls"]
+    (17, 81)
+    >>> search.fit(X / 16, y)
+    HyperbandSearchCV(...)
+    >>> search.best_score_ > 0.9
+    True
+    """
+
+    _parameter_constraints: dict = {
+        **BaseEpochSearchCV._parameter_constraints,
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        estimator: Any,
+        parameters: Any,
+        max_iter: int = 81,
+        aggressiveness: float = 3,
+        patience: bool | int = False,
+        tol: float = 1e-3,
+        test_size: float | None = None,
+        random_state: Any = None,
+        scoring: Any = None,
+        verbose: bool | int = False,
+        prefix: str = "",
+        *,
+        error_score: float | str = np.nan,
+        refit: bool = False,
+    ) -> None:
+        self.estimator = estimator
+        self.parameters = parameters
+        self.max_iter = max_iter
+        self.aggressiveness = aggressiveness
+        self.patience = patience
+        self.tol = tol
+        self.test_size = test_size
+        self.random_state = random_state
+        self.scoring = scoring
+        self.verbose = verbose
+        self.prefix = prefix
+        self.error_score = error_score
+        self.refit = refit
+
+    def _brackets(self) -> list[Bracket]:
+        return hyperband_brackets(self.max_iter, self.aggressiveness)

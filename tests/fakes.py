@@ -1,0 +1,76 @@
+"""Fast fake estimators with a known learning curve, for the search-logic tests."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
+
+
+class CurveClassifier(ClassifierMixin, BaseEstimator):
+    """A classifier whose validation score follows a known curve in its parameters.
+
+    ``score = quality - 1 / (1 + epochs)`` where ``quality = -(a - 0.3) ** 2``: models
+    improve with epochs and ``a`` near 0.3 is best. Each instance counts its
+    ``partial_fit`` calls, so resumed models can be told from rebuilt ones. ``fail``
+    makes it raise in ``partial_fit`` ("fit"), in scoring ("score"), or return NaN.
+    """
+
+    def __init__(self, a=0.5, b=1, fail=None, plateau=None):
+        self.a = a
+        self.b = b
+        self.fail = fail
+        self.plateau = plateau
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        if self.fail == "fit":
+            raise RuntimeError("boom in partial_fit")
+        if self.fail == "memory":
+            raise MemoryError("simulated out of memory")
+        self.n_calls_ = getattr(self, "n_calls_", 0) + 1
+        self.classes_ = np.unique(y) if classes is None else np.asarray(classes)
+        self.seen_classes_arg_ = classes
+        self.n_train_ = len(X)
+        self.n_features_in_ = np.shape(X)[1]
+        self.sample_weight_len_ = None if sample_weight is None else len(sample_weight)
+        return self
+
+    def fit(self, X, y):
+        return self.partial_fit(X, y)
+
+    def _quality(self):
+        epochs = self.n_calls_
+        if self.plateau is not None:
+            epochs = min(epochs, self.plateau)
+        return -((self.a - 0.3) ** 2) - 1.0 / (1 + epochs)
+
+    def score(self, X, y):
+        if self.fail == "score":
+            raise ValueError("boom in score")
+        if self.fail == "nan":
+            return float("nan")
+        return self._quality()
+
+    def predict(self, X):
+        return np.full(len(X), self.classes_[0])
+
+    def predict_proba(self, X):
+        p = np.zeros((len(X), len(self.classes_)))
+        p[:, 0] = 1
+        return p
+
+
+class CountingScaler(TransformerMixin, BaseEstimator):
+    """Scales by a factor; counts fits across all instances (class attribute)."""
+
+    fits = 0
+
+    def __init__(self, factor=1.0):
+        self.factor = factor
+
+    def fit(self, X, y=None):
+        type(self).fits += 1
+        self.n_features_in_ = np.shape(X)[1]
+        return self
+
+    def transform(self, X):
+        return np.asarray(X) * self.factor

@@ -1,0 +1,103 @@
+"""Bad input raises a clear error before any model is trained."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from fakes import CurveClassifier
+from sklearn.linear_model import LogisticRegression, SGDRegressor
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from skhpo import HyperbandSearchCV, SuccessiveHalvingSearchCV
+
+X = np.random.RandomState(0).rand(60, 3)
+Y = np.arange(60) % 2
+SPACE = {"a": (0.0, 1.0)}
+
+
+class Untrainable(CurveClassifier):
+    """Fails the test if anything trains it."""
+
+    def partial_fit(self, *args, **kwargs):  # pragma: no cover - must not run
+        raise AssertionError("a model was trained before the bad input was rejected")
+
+
+# (constructor kwargs, fit args, fit kwargs, exception, message regex)
+CASES = [
+    ({"parameters": {}}, (X, Y), {}, ValueError, "empty"),
+    ({"parameters": []}, (X, Y), {}, ValueError, "empty|list"),
+    ({"parameters": {"a": []}}, (X, Y), {}, ValueError, "'a'"),
+    ({"parameters": {"a": (1.0, 0.0)}}, (X, Y), {}, ValueError, "'a'"),
+    ({"parameters": {"a": (0.0, 1.0, "log-uniform")}}, (X, Y), {}, ValueError, "'a'"),
+    ({"parameters": {"a": 3}}, (X, Y), {}, ValueError, "'a'"),
+    ({"parameters": "a"}, (X, Y), {}, ValueError, "parameters"),
+    ({"parameters": {"nope": [1, 2]}}, (X, Y), {}, ValueError, "'nope'"),
+    ({"max_iter": 0}, (X, Y), {}, ValueError, "max_iter"),
+    ({"max_iter": -3}, (X, Y), {}, ValueError, "max_iter"),
+    ({"max_iter": 2.5}, (X, Y), {}, ValueError, "max_iter"),
+    ({"aggressiveness": 1}, (X, Y), {}, ValueError, "aggressiveness"),
+    ({"aggressiveness": 0.5}, (X, Y), {}, ValueError, "aggressiveness"),
+    ({"test_size": 0.0}, (X, Y), {}, ValueError, "test_size"),
+    ({"test_size": 1.0}, (X, Y), {}, ValueError, "test_size"),
+    ({"test_size": 1.5}, (X, Y), {}, ValueError, "test_size"),
+    ({"patience": -1}, (X, Y), {}, ValueError, "patience"),
+    ({"tol": -1.0}, (X, Y), {}, ValueError, "tol"),
+    ({"scoring": "not_a_scorer"}, (X, Y), {}, ValueError, "scoring"),
+    ({"error_score": "ignore"}, (X, Y), {}, ValueError, "error_score"),
+    ({"prefix": 3}, (X, Y), {}, ValueError, "prefix"),
+    ({}, (X, Y[:-1]), {}, ValueError, "different numbers of samples"),
+    ({}, (X[:, 0], Y), {}, ValueError, "2 dimensions"),
+    ({}, (X, np.where(Y == 0, np.nan, 1.0)), {}, ValueError, "NaN"),
+    ({}, (X, np.zeros(60)), {}, ValueError, "single class"),
+    ({}, (X, None), {}, ValueError, "needs targets"),
+    ({}, (X, Y), {"validation_data": (X[:5, :2], Y[:5])}, ValueError, "validation_data"),
+    ({}, (X, Y), {"validation_data": (X[:5], Y[:4])}, ValueError, "validation_data"),
+    ({}, (X, Y), {"validation_data": X[:5]}, ValueError, "validation_data"),
+    ({"test_size": 0.3}, (X, Y), {"validation_data": (X, Y)}, ValueError, "test_size"),
+]
+
+
+@pytest.mark.parametrize(("kwargs", "args", "fit_kwargs", "exc", "match"), CASES)
+def test_bad_input(kwargs, args, fit_kwargs, exc, match):
+    kwargs = {"parameters": SPACE, **kwargs}
+    search = HyperbandSearchCV(Untrainable(), kwargs.pop("parameters"), **kwargs)
+    with pytest.raises(exc, match=match):
+        search.fit(*args, **fit_kwargs)
+
+
+@pytest.mark.parametrize(
+    ("estimator", "match"),
+    [
+        (LogisticRegression(), "LogisticRegression has no partial_fit"),
+        (make_pipeline(StandardScaler(), LogisticRegression()), "last step of the Pipeline"),
+        (CurveClassifier, "instance"),
+    ],
+)
+def test_estimator_without_partial_fit(estimator, match):
+    with pytest.raises(TypeError, match=match):
+        HyperbandSearchCV(estimator, {"C": [1.0]}).fit(X, Y)
+
+
+def test_unknown_pipeline_parameter():
+    pipe = make_pipeline(StandardScaler(), SGDRegressor())
+    with pytest.raises(ValueError, match="'sgdregressor__nope'"):
+        HyperbandSearchCV(pipe, {"sgdregressor__nope": [1]}).fit(X, Y)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"n_initial_parameters": 0}, "n_initial_parameters"),
+        ({"n_initial_iter": 0}, "n_initial_iter"),
+        ({"max_iter": 0}, "max_iter"),
+    ],
+)
+def test_successive_halving_bad_input(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        SuccessiveHalvingSearchCV(Untrainable(), SPACE, **kwargs).fit(X, Y)
+
+
+def test_metadata_validates_too():
+    with pytest.raises(ValueError, match="max_iter"):
+        HyperbandSearchCV(Untrainable(), SPACE, max_iter=0).metadata  # noqa: B018

@@ -1,0 +1,302 @@
+"""HyperbandSearchCV and SuccessiveHalvingSearchCV with fast estimators."""
+
+from __future__ import annotations
+
+import math
+import pickle
+
+import numpy as np
+import pytest
+from fakes import CountingScaler, CurveClassifier
+from scipy.stats import loguniform
+from sklearn.base import clone
+from sklearn.linear_model import SGDClassifier, SGDRegressor
+from sklearn.model_selection import cross_val_score
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from skhpo import HyperbandSearchCV, Real, SuccessiveHalvingSearchCV
+from skhpo.exceptions import TrialFailedWarning
+
+SPACE = {"a": (0.0, 1.0), "b": [1, 2, 3]}
+
+
+def _search(**kw):
+    kw.setdefault("max_iter", 27)
+    kw.setdefault("random_state", 0)
+    return HyperbandSearchCV(CurveClassifier(), kw.pop("parameters", SPACE), **kw)
+
+
+def test_plan_matches_the_canonical_workload():
+    meta = _search().metadata
+    assert meta["n_models"] == 49
+    assert meta["partial_fit_calls"] == 357
+    assert [b["bracket"] for b in meta["brackets"]] == [3, 2, 1, 0]
+    assert meta["brackets"][0]["rungs"] == [(27, 1), (9, 3), (3, 9), (1, 27)]
+
+
+def test_models_resume_and_epochs_match_the_plan(small_xy):
+    search = _search().fit(*small_xy)
+    res = search.cv_results_
+    assert len(res["params"]) == 49
+    # Every epoch counted once: the plan's 357 epochs, no model retrained from scratch.
+    assert res["partial_fit_calls"].sum() == 357
+    assert search.metadata_["partial_fit_calls"] == 357
+    assert search.metadata_ == search.metadata
+    # The best model is the trial's own, resumed object: its calls are the trial's epochs.
+    assert search.best_estimator_.n_calls_ == res["partial_fit_calls"][search.best_index_]
+    assert set(res["state"]) == {"completed", "pruned"}
+    assert (res["state"] == "completed").sum() == 4 + 2 + 1 + 1
+
+
+def test_promotions_keep_the_best_of_each_rung(small_xy):
+    search = _search().fit(*small_xy)
+    hist = search.history_
+    for bracket in (3, 2, 1):
+        rung0 = [h for h in hist if h["bracket"] == bracket]
+        first_epochs = min(h["partial_fit_calls"] for h in rung0)
+        first = [h for h in rung0 if h["partial_fit_calls"] == first_epochs]
+        promoted = {h["model_id"] for h in rung0 if h["partial_fit_calls"] > first_epochs}
+        n_promoted = len(promoted)
+        best_first = sorted(first, key=lambda h: -h["score"])[:n_promoted]
+        assert promoted == {h["model_id"] for h in best_first}
+
+
+def test_cv_results_layout(small_xy):
+    search = _search(max_iter=9).fit(*small_xy)
+    res = search.cv_results_
+    n = len(res["params"])
+    for key in [
+        "mean_test_score",
+        "std_test_score",
+        "test_score",
+        "rank_test_score",
+        "model_id",
+        "bracket",
+        "partial_fit_calls",
+        "mean_partial_fit_time",
+        "std_partial_fit_time",
+        "mean_score_time",
+        "std_score_time",
+        "param_a",
+        "param_b",
+        "state",
+        "error",
+    ]:
+        assert len(res[key]) == n, key
+    assert res["rank_test_score"][search.best_index_] == 1
+    assert search.best_score_ == res["mean_test_score"].max()
+    assert search.best_params_ == res["params"][search.best_index_]
+    assert res["model_id"][0] == "bracket=2-0"
+    assert len(search.history_) == sum(len(v) for v in search.model_history_.values())
+    assert search.n_splits_ == 1 and search.multimetric_ is False
+
+
+def test_param_columns_are_masked_for_absent_parameters(small_xy):
+    space = [{"a": [0.1, 0.2]}, {"b": [1, 2]}]
+    search = _search(parameters=space, max_iter=9).fit(*small_xy)
+    res = search.cv_results_
+    has_a = np.array(["a" in p for p in res["params"]])
+    assert has_a.any() and (~has_a).any()
+    assert list(res["param_a"].mask) == list(~has_a)
+
+
+def test_same_random_state_same_search(small_xy):
+    r1 = _search(random_state=3).fit(*small_xy).cv_results_
+    r2 = _search(random_state=3).fit(*small_xy).cv_results_
+    r3 = _search(random_state=4).fit(*small_xy).cv_results_
+    assert r1["params"] == r2["params"]
+    np.testing.assert_array_equal(r1["test_score"], r2["test_score"])
+    assert r1["params"] != r3["params"]
+
+
+@pytest.mark.parametrize("fail", ["fit", "score", "memory"])
+def test_a_failing_trial_gets_error_score_and_others_go_on(small_xy, fail):
+    space = {"a": (0.0, 1.0), "fail": [None, None, fail]}
+    with pytest.warns(TrialFailedWarning, match="trials failed"):
+        search = _search(parameters=space, max_iter=9).fit(*small_xy)
+    res = search.cv_results_
+    failed = res["state"] == "failed"
+    expected = np.array([p["fail"] == fail for p in res["params"]])
+    np.testing.assert_array_equal(failed, expected)
+    assert np.isnan(res["test_score"][failed]).all()
+    assert all("boom" in e or "memory" in e for e in res["error"][failed])
+    assert (res["rank_test_score"][failed] > res["rank_test_score"][~failed].max()).all()
+    assert not np.isnan(res["test_score"][~failed]).any()
+    assert res["params"][search.best_index_]["fail"] is None
+
+
+def test_numeric_error_score_and_nan_scores(small_xy):
+    space = {"a": (0.0, 1.0), "fail": [None, "nan", "fit"]}
+    with pytest.warns(TrialFailedWarning):
+        search = _search(parameters=space, max_iter=9, error_score=-5.0).fit(*small_xy)
+    res = search.cv_results_
+    fails = np.array([p["fail"] for p in res["params"]], dtype=object)
+    assert (res["test_score"][fails == "fit"] == -5.0).all()
+    assert np.isnan(res["test_score"][fails == "nan"]).all()
+    # NaN-scored trials are never promoted: they stop at their bracket's first rung.
+    first_rung = {b["bracket"]: b["rungs"][0][1] for b in search.metadata["brackets"]}
+    nan_trials = fails == "nan"
+    expected = [first_rung[b] for b in res["bracket"][nan_trials]]
+    assert list(res["partial_fit_calls"][nan_trials]) == expected
+    assert (res["state"][nan_trials] == "pruned").all()
+
+
+def test_error_score_raise(small_xy):
+    space = {"a": (0.0, 1.0), "fail": ["fit"]}
+    with pytest.raises(RuntimeError, match="boom in partial_fit"):
+        _search(parameters=space, max_iter=3, error_score="raise").fit(*small_xy)
+
+
+def test_all_trials_failing_is_an_error(small_xy):
+    space = {"a": (0.0, 1.0), "fail": ["fit"]}
+    with pytest.warns(TrialFailedWarning), pytest.raises(ValueError, match="All 5 trials failed"):
+        _search(parameters=space, max_iter=3).fit(*small_xy)
+
+
+def test_patience_stops_plateaued_trials(small_xy):
+    space = {"a": (0.0, 1.0), "plateau": [2]}
+    search = _search(parameters=space, max_iter=27, patience=3, tol=1e-3).fit(*small_xy)
+    res = search.cv_results_
+    # scores stop improving after 2 epochs, so no trial trains more than 2 + 3 epochs
+    assert res["partial_fit_calls"].max() == 5
+    assert res["stopped_early"].any()
+    # with patience, every epoch is scored
+    hist = search.model_history_[res["model_id"][search.best_index_]]
+    assert [h["partial_fit_calls"] for h in hist] == list(range(1, len(hist) + 1))
+    assert search._patience() == 3
+    assert _search(patience=True)._patience() == 9
+
+
+def test_validation_data_is_used(small_xy):
+    X, y = small_xy
+    search = _search(max_iter=3).fit(X, y, validation_data=(X[:30], y[:30]))
+    assert search.best_estimator_.n_train_ == len(X)
+    default = _search(max_iter=3).fit(X, y)
+    assert default.best_estimator_.n_train_ == len(X) - 24  # test_size=None holds out 0.2
+    held = _search(max_iter=3, test_size=0.5).fit(X, y)
+    assert held.best_estimator_.n_train_ == len(X) // 2
+
+
+def test_classes_default_to_all_labels_and_sample_weight_is_split(small_xy):
+    X, y = small_xy
+    search = _search(max_iter=3).fit(X, y, sample_weight=np.ones(len(X)))
+    best = search.best_estimator_
+    np.testing.assert_array_equal(best.seen_classes_arg_, [0, 1, 2])
+    assert best.sample_weight_len_ == best.n_train_
+    given = _search(max_iter=3).fit(X, y, classes=[0, 1, 2, 3])
+    assert list(given.best_estimator_.seen_classes_arg_) == [0, 1, 2, 3]
+
+
+def test_refit_trains_the_best_parameters_on_all_data(small_xy):
+    X, y = small_xy
+    search = _search(max_iter=9, refit=True).fit(X, y)
+    best = search.best_estimator_
+    assert best.n_train_ == len(X)
+    assert best.n_calls_ == search.cv_results_["partial_fit_calls"][search.best_index_]
+    assert best.get_params()["a"] == search.best_params_["a"]
+    assert search.refit_time_ >= 0
+
+
+def test_delegation(small_xy):
+    X, y = small_xy
+    search = _search(max_iter=3).fit(X, y)
+    assert search.predict(X).shape == (len(X),)
+    assert search.predict_proba(X).shape == (len(X), 3)
+    np.testing.assert_array_equal(search.classes_, [0, 1, 2])
+    assert search.score(X, y) == search.best_estimator_.score(X, y)
+    assert not hasattr(search, "transform")
+    assert search.n_features_in_ == 4
+
+
+def test_sklearn_citizenship(digits):
+    X, y = digits
+    search = HyperbandSearchCV(
+        SGDClassifier(random_state=0), {"alpha": loguniform(1e-5, 1e-1)}, max_iter=3
+    )
+    assert clone(search).get_params()["max_iter"] == 3
+    search.set_params(max_iter=4, estimator__tol=None)
+    assert search.max_iter == 4 and search.estimator.tol is None
+    assert "HyperbandSearchCV" in repr(search)
+    scores = cross_val_score(search, X[:600], y[:600], cv=2)
+    assert scores.shape == (2,) and (scores > 0.5).all()
+    pipe = make_pipeline(StandardScaler(), search).fit(X[:600], y[:600])
+    assert pipe.score(X[600:900], y[600:900]) > 0.5
+    fitted = HyperbandSearchCV(SGDClassifier(random_state=0), {"alpha": [1e-4]}, max_iter=2)
+    fitted.fit(X[:300], y[:300])
+    again = pickle.loads(pickle.dumps(fitted))
+    np.testing.assert_array_equal(again.predict(X[:10]), fitted.predict(X[:10]))
+
+
+def test_search_is_a_classifier_for_sklearn():
+    from sklearn.base import is_classifier, is_regressor
+
+    assert is_classifier(HyperbandSearchCV(SGDClassifier(), SPACE))
+    assert is_regressor(HyperbandSearchCV(SGDRegressor(), SPACE))
+
+
+def test_real_estimators_learn(digits):
+    X, y = digits
+    search = HyperbandSearchCV(
+        SGDClassifier(random_state=0),
+        {"alpha": Real(1e-6, 1e-1, log=True), "loss": ["hinge", "log_loss", "modified_huber"]},
+        max_iter=9,
+        random_state=0,
+    ).fit(X, y)
+    assert search.best_score_ > 0.9
+    assert search.score(X, y) > 0.9
+
+
+def test_pipeline_fits_preprocessing_once_per_distinct_parameters(small_xy):
+    X, y = small_xy
+    CountingScaler.fits = 0
+    pipe = Pipeline([("scale", CountingScaler()), ("clf", CurveClassifier())])
+    space = {"scale__factor": [1.0, 2.0], "clf__a": (0.0, 1.0)}
+    search = HyperbandSearchCV(pipe, space, max_iter=9, random_state=0).fit(X, y)
+    assert len(search.cv_results_["params"]) == 17
+    assert CountingScaler.fits == 2
+    best = search.best_estimator_
+    assert isinstance(best, Pipeline)
+    assert (
+        best.named_steps["clf"].n_calls_
+        == search.cv_results_["partial_fit_calls"][search.best_index_]
+    )
+    assert best.named_steps["scale"].factor == search.best_params_["scale__factor"]
+    assert search.predict(X).shape == (len(X),)
+
+
+def test_pipeline_with_real_steps(digits):
+    X, y = digits
+    pipe = make_pipeline(StandardScaler(), SGDClassifier(random_state=0))
+    space = {"standardscaler__with_mean": [True, False], "sgdclassifier__alpha": (1e-5, 1e-2)}
+    search = HyperbandSearchCV(pipe, space, max_iter=9, random_state=0, refit=True)
+    search.fit(X, y)
+    assert search.best_score_ > 0.85
+    assert search.score(X, y) > 0.85
+
+
+def test_successive_halving(small_xy):
+    search = SuccessiveHalvingSearchCV(
+        CurveClassifier(), SPACE, n_initial_parameters=9, n_initial_iter=2, random_state=0
+    )
+    assert search.metadata["brackets"][0]["rungs"] == [(9, 2), (3, 6), (1, 18)]
+    search.fit(*small_xy)
+    assert search.cv_results_["partial_fit_calls"].sum() == 9 * 2 + 3 * 4 + 12
+    capped = SuccessiveHalvingSearchCV(
+        CurveClassifier(), SPACE, n_initial_parameters=9, max_iter=4, random_state=0
+    )
+    assert capped.metadata["brackets"][0]["rungs"][-1][1] == 4
+
+
+def test_verbose_logs_rungs(small_xy, caplog):
+    with caplog.at_level("INFO", logger="skhpo"):
+        _search(max_iter=3, verbose=True, prefix="[run] ").fit(*small_xy)
+    assert any("[run] bracket=1: rung 1" in m for m in caplog.messages)
+
+
+def test_nan_safe_best_when_a_promoted_model_gets_worse(small_xy):
+    # a pruned trial whose last score beats every finished one must be best_estimator_
+    search = _search(max_iter=9).fit(*small_xy)
+    res = search.cv_results_
+    assert search.best_index_ == int(np.nanargmax(res["test_score"]))
+    assert math.isclose(search.best_estimator_.score(None, None), search.best_score_)

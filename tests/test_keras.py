@@ -1,0 +1,98 @@
+"""scikeras models: epochs counted by skhpo, promotions as one Keras fit call, end to end."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+wrappers = pytest.importorskip("scikeras.wrappers")
+
+from sklearn.pipeline import make_pipeline  # noqa: E402
+from sklearn.preprocessing import StandardScaler  # noqa: E402
+
+from skhpo import HyperbandSearchCV  # noqa: E402
+from skhpo._worker import fit_epochs  # noqa: E402
+
+
+def build_mlp(nunits=16, dropout=0.0, learning_rate=1e-2, meta=None):
+    n_features = meta["n_features_in_"] if meta else 64
+    n_classes = meta["n_classes_"] if meta else 10
+    model = keras.Sequential(
+        [
+            keras.Input((n_features,)),
+            keras.layers.Dense(nunits, activation="relu"),
+            keras.layers.Dropout(dropout),
+            keras.layers.Dense(n_classes, activation="softmax"),
+        ]
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss="sparse_categorical_crossentropy",
+    )
+    return model
+
+
+def _clf(**kw):
+    return wrappers.KerasClassifier(build_mlp, verbose=0, batch_size=64, random_state=0, **kw)
+
+
+@pytest.fixture
+def count_keras_fits(monkeypatch):
+    calls = []
+    original = keras.Model.fit
+
+    def fit(self, *args, **kwargs):
+        calls.append((kwargs.get("initial_epoch", 0), kwargs.get("epochs")))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(keras.Model, "fit", fit)
+    return calls
+
+
+def test_fit_epochs_is_one_keras_fit_and_counts_like_partial_fit(digits, count_keras_fits):
+    """Pins the scikeras behaviour skhpo relies on: fails when scikeras changes it."""
+    X, y = digits[0][:300], digits[1][:300]
+    est = _clf()
+    fit_epochs(est, X, y, 1, {"classes": np.arange(10)})
+    assert est.current_epoch == 1
+    fit_epochs(est, X, y, 3, {})
+    assert est.current_epoch == 4
+    assert len(est.history_["loss"]) == 4
+    # one Keras fit call for the three epochs, resuming at epoch 1
+    assert count_keras_fits == [(0, 1), (1, 4)]
+    est.partial_fit(X, y)
+    assert est.current_epoch == 5
+    np.testing.assert_array_equal(est.classes_, np.arange(10))
+
+
+def test_fit_epochs_first_call_of_several_epochs(digits, count_keras_fits):
+    X, y = digits[0][:300], digits[1][:300]
+    est = _clf()
+    fit_epochs(est, X, y, 3, {"classes": np.arange(10)})
+    assert est.current_epoch == 3
+    assert count_keras_fits == [(0, 3)]
+    assert est.predict(X[:5]).shape == (5,)
+
+
+def test_keras_pipeline_search_end_to_end(digits, count_keras_fits):
+    X, y = digits
+    pipe = make_pipeline(StandardScaler(), _clf())
+    space = {
+        "kerasclassifier__model__nunits": [8, 16, 32],
+        "kerasclassifier__model__dropout": (0.0, 0.5),
+        "kerasclassifier__model__learning_rate": (1e-3, 1e-1, "log-uniform"),
+        "standardscaler__with_mean": [True, False],
+    }
+    search = HyperbandSearchCV(pipe, space, max_iter=9, random_state=0)
+    search.fit(X[:1000], y[:1000])
+    res = search.cv_results_
+    assert len(res["params"]) == 17
+    # one Keras fit call per task: 17 first rungs + promotions (3+1 in s=2, 1 in s=1)
+    assert len(count_keras_fits) == 17 + 4 + 1
+    assert res["partial_fit_calls"].sum() == search.metadata["partial_fit_calls"] == 69
+    best = search.best_estimator_
+    assert best[-1].current_epoch == res["partial_fit_calls"][search.best_index_]
+    assert search.best_score_ > 0.8
+    assert (search.predict(X[1000:]) == y[1000:]).mean() > 0.8
+    assert search.predict_proba(X[:3]).shape == (3, 10)
