@@ -12,10 +12,13 @@ Run it with ``python examples/hyperband_keras_digits.py``; ``--max-iter 9`` is q
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# TensorFlow warns about retracing each time a new model predicts: expected here.
+logging.getLogger("tensorflow").setLevel(logging.ERROR)
 
 import keras  # noqa: E402
 from scikeras.wrappers import KerasClassifier  # noqa: E402

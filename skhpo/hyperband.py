@@ -125,7 +125,7 @@ class HyperbandSearchCV(BaseEpochSearchCV):
     ...     {"alpha": (1e-6, 1e-1, "log-uniform"), "loss": ["hinge", "log_loss"]},
     ...     max_iter=9, random_state=0)
     >>> search.metadata["n_models"], search.metadata["partial_fit_calls"]
-    (17, 81)
+    (17, 69)
     >>> search.fit(X / 16, y)
     HyperbandSearchCV(...)
     >>> search.best_score_ > 0.9
