@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import sys
 import warnings
 from numbers import Integral, Real
 from typing import Any
@@ -72,6 +73,9 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
         "prefix": [str],
         "error_score": [StrOptions({"raise"}), Real],
         "refit": ["boolean"],
+        "asynchronous": ["boolean"],
+        "scheduler": [None, str],
+        "resources": [dict, None],
     }
 
     # -- what subclasses provide -------------------------------------------------------
@@ -142,7 +146,7 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
         self.multimetric_ = False
         self.n_splits_ = 1
 
-        executor = InProcessExecutor()
+        executor = self._make_executor()
         try:
             data = SearchData(
                 X_train,
@@ -161,6 +165,8 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
                 self.estimator,
                 brackets,
                 per_bracket,
+                eta=self.aggressiveness,
+                asynchronous=self.asynchronous,
                 prefix=self.prefix,
                 verbose=bool(self.verbose),
             )
@@ -179,13 +185,54 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
                 self.best_estimator_ = state.estimator
                 self.refit_time_ = info["refit_time"]
             else:
-                self.best_estimator_ = outcome.best_state.estimator
+                self.best_estimator_ = executor.fetch(outcome.best_state).estimator
         finally:
             executor.close()
         return self
 
+    def _make_executor(self):
+        """In-process, or a dask cluster: the current client, or ``scheduler``'s address."""
+        client, own = None, False
+        if self.scheduler is None:
+            distributed = sys.modules.get("distributed")
+            if distributed is not None:
+                try:
+                    client = distributed.default_client()
+                except ValueError:
+                    client = None
+        elif self.scheduler != "in-process":
+            if "://" not in self.scheduler:
+                raise ValueError(
+                    "scheduler must be None (use the current dask client, if there is one), "
+                    "'in-process', or a dask scheduler address such as "
+                    f"'tcp://127.0.0.1:8786'; got {self.scheduler!r}"
+                )
+            from distributed import Client
+
+            client, own = Client(self.scheduler, set_as_default=False), True
+        if client is None:
+            if self.resources:
+                raise ValueError(
+                    f"resources={self.resources} needs a dask cluster: create a "
+                    "distributed.Client whose workers offer them, or give scheduler= its "
+                    "address"
+                )
+            return InProcessExecutor()
+        from ._dask import DaskExecutor, check_picklable
+
+        try:
+            check_picklable(self.estimator)
+            executor = DaskExecutor(client, self.resources, own_client=own)
+            executor.check_resources()
+        except BaseException:
+            if own:
+                client.close()
+            raise
+        return executor
+
     def _store_results(self, outcome, brackets: list[Bracket]) -> None:
         trials = outcome.trials
+        self.search_stats_ = dict(outcome.stats)
         self.cv_results_ = cv_results(trials)
         self.history_ = outcome.history
         self.model_history_ = {t.model_id: [] for t in trials}

@@ -44,8 +44,16 @@ class Executor(Protocol):
     def put(self, obj: Any) -> Any:
         """Make ``obj`` (data shared by every task) available to tasks; return a handle."""
 
-    def submit(self, fn: Callable[..., tuple[Any, Any]], *args: Any, key: str = "") -> Step:
-        """Run ``fn(*args)`` (state handles and ``put`` handles resolved) somewhere."""
+    def submit(
+        self, fn: Callable[..., tuple[Any, Any]], *args: Any, key: str = "", priority: int = 0
+    ) -> Step:
+        """Run ``fn(*args)`` (state handles and ``put`` handles resolved) somewhere.
+
+        Higher ``priority`` runs first where tasks queue.
+        """
+
+    def fetch(self, state: Any) -> Any:
+        """Bring a trial's live state (a :class:`~skhpo._worker.TrialState`) here."""
 
     def as_completed(self, steps: Iterable[Step]) -> Completed:
         """An iterator yielding the steps as they finish; ``add`` more while iterating."""
@@ -99,12 +107,17 @@ class InProcessExecutor:
     def put(self, obj: Any) -> Any:
         return obj
 
-    def submit(self, fn: Callable[..., tuple[Any, Any]], *args: Any, key: str = "") -> Step:
+    def submit(
+        self, fn: Callable[..., tuple[Any, Any]], *args: Any, key: str = "", priority: int = 0
+    ) -> Step:
         try:
             state, record = fn(*args)
         except Exception as exc:  # handed to the driver through Step.record()
             return _DoneStep(None, None, exc)
         return _DoneStep(state, record, None)
+
+    def fetch(self, state: Any) -> Any:
+        return state
 
     def as_completed(self, steps: Iterable[Step]) -> _FifoCompleted:
         return _FifoCompleted(steps)

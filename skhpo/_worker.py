@@ -40,7 +40,7 @@ def fit_epochs(model: Any, X: Any, y: Any, n_epochs: int, fit_params: dict) -> N
     ``partial_fit`` (scikeras 0.13: ``_fit(..., warm_start=True, epochs=1,
     initial_epoch=current_epoch)``) with ``epochs=n_epochs``; its ``history_`` and
     ``current_epoch`` advance exactly as after ``n_epochs`` ``partial_fit`` calls
-    (``tests/test_worker.py`` pins this). Any other estimator gets ``n_epochs`` calls of
+    (``tests/test_keras.py`` pins this). Any other estimator gets ``n_epochs`` calls of
     ``partial_fit``.
     """
     if n_epochs < 1:
@@ -190,7 +190,7 @@ def _score(state: TrialState, data: SearchData, X_val: Any) -> float:
     return float(score)
 
 
-def step_task(trial: TrialSpec | TrialState, data: SearchData, n_epochs: int) -> tuple:
+def step_task(trial: TrialSpec | TrialState | tuple, data: SearchData, n_epochs: int) -> tuple:
     """Build the trial if needed, train it ``n_epochs`` more epochs, score it.
 
     Returns ``(state, record)``. A trial that raises is caught here (unless
@@ -198,6 +198,8 @@ def step_task(trial: TrialSpec | TrialState, data: SearchData, n_epochs: int) ->
     ``error_score``. With ``patience``, the trial is scored after every epoch and stops
     by itself when its score has not improved by ``tol`` in ``patience`` epochs.
     """
+    if isinstance(trial, tuple):  # the previous task's (state, record), from a cluster
+        trial = trial[0]
     model_id = trial.model_id
     fit_time = score_time = 0.0
     scores: list[tuple[int, float, float]] = []

@@ -153,6 +153,9 @@ class HyperbandSearchCV(BaseEpochSearchCV):
         *,
         error_score: float | str = np.nan,
         refit: bool = False,
+        asynchronous: bool = False,
+        scheduler: Any = None,
+        resources: dict | None = None,
     ) -> None:
         self.estimator = estimator
         self.parameters = parameters
@@ -167,6 +170,9 @@ class HyperbandSearchCV(BaseEpochSearchCV):
         self.prefix = prefix
         self.error_score = error_score
         self.refit = refit
+        self.asynchronous = asynchronous
+        self.scheduler = scheduler
+        self.resources = resources
 
     def _brackets(self) -> list[Bracket]:
         return hyperband_brackets(self.max_iter, self.aggressiveness)

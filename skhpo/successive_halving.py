@@ -86,6 +86,9 @@ best_score_, best_index_, scorer_, n_splits_, multimetric_
         *,
         error_score: float | str = np.nan,
         refit: bool = False,
+        asynchronous: bool = False,
+        scheduler: Any = None,
+        resources: dict | None = None,
     ) -> None:
         self.estimator = estimator
         self.parameters = parameters
@@ -102,6 +105,9 @@ best_score_, best_index_, scorer_, n_splits_, multimetric_
         self.prefix = prefix
         self.error_score = error_score
         self.refit = refit
+        self.asynchronous = asynchronous
+        self.scheduler = scheduler
+        self.resources = resources
 
     def _max_epochs(self) -> int:
         r0 = self.n_initial_iter or 1

@@ -1,0 +1,208 @@
+"""The dask.distributed executor: trials train on the cluster's workers.
+
+Public dask API only: ``Client.submit``, ``Client.scatter``, ``distributed.as_completed``,
+a worker plugin. A trial's model lives on the worker that trains it: each task returns
+``(state, record)``; the driver keeps the future of that pair and hands it to the
+trial's next task, which dask runs where the pair already is (the state is declared
+large to dask's ``sizeof``, and the task names the worker that holds it), and only the
+small record is gathered. The search's data is scattered once, to every worker.
+
+If a worker dies, dask recomputes the lost pairs from their lineage on another worker:
+the trial restarts from scratch and trains back to where it was, and the records
+already gathered are not gathered again.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from dask.sizeof import sizeof
+from distributed import Client, Future, WorkerPlugin, as_completed, get_worker
+
+from ._worker import TrialState
+
+__all__ = ["DaskExecutor", "PrepareKerasBackend", "check_picklable"]
+
+# A trial's state holds a live model: moving it means pickling weights and compiling
+# again. Declaring it large makes the scheduler run the trial's next task where it is.
+_STATE_NOMINAL_BYTES = 1 << 30
+
+
+@sizeof.register(TrialState)
+def _sizeof_state(state: TrialState) -> int:
+    return _STATE_NOMINAL_BYTES
+
+
+def _record_of(pair: tuple) -> dict:
+    record = dict(pair[1])
+    try:
+        record["worker"] = get_worker().address
+    except ValueError:  # pragma: no cover - not on a worker
+        record["worker"] = None
+    record["pid"] = os.getpid()
+    return record
+
+
+class _DaskStep:
+    __slots__ = ("_executor", "pair", "record_future")
+
+    def __init__(self, executor: DaskExecutor, pair: Any, record_future: Any) -> None:
+        self._executor = executor
+        self.pair = pair
+        self.record_future = record_future
+
+    @property
+    def state(self) -> Any:
+        return self.pair
+
+    def record(self) -> dict:
+        record = self.record_future.result()
+        self._executor._where[self.pair.key] = record.get("worker")
+        return record
+
+
+class _Completed:
+    """``distributed.as_completed`` over record futures, yielding their steps."""
+
+    def __init__(self, steps: Iterable[_DaskStep]) -> None:
+        self._by_future: dict[Any, _DaskStep] = {}
+        self._ac = as_completed(raise_errors=False)
+        for step in steps:
+            self.add(step)
+
+    def __iter__(self) -> _Completed:
+        return self
+
+    def __next__(self) -> _DaskStep:
+        future = next(self._ac)
+        return self._by_future.pop(future)
+
+    def add(self, step: _DaskStep) -> None:
+        self._by_future[step.record_future] = step
+        self._ac.add(step.record_future)
+
+
+class DaskExecutor:
+    """Run trial tasks on a ``distributed.Client``'s workers.
+
+    Parameters
+    ----------
+    client : distributed.Client
+        The cluster to use.
+    resources : dict, optional
+        Worker resources every training task asks for, e.g. ``{"GPU": 1}`` or
+        ``{"GPU": 0.25}`` to pack four trials on one GPU.
+    own_client : bool, default=False
+        Close the client in :meth:`close` (skhpo connected it from an address).
+    """
+
+    def __init__(
+        self, client: Client, resources: dict | None = None, *, own_client: bool = False
+    ) -> None:
+        self.client = client
+        self._own_client = own_client
+        self.resources = dict(resources) if resources else None
+        self._token = uuid.uuid4().hex[:8]
+        self._data: list = []
+        self._where: dict[str, str | None] = {}  # pair key -> worker that holds it
+
+    def check_resources(self) -> None:
+        """Raise ``ValueError`` when no worker offers the resources the tasks ask for."""
+        if not self.resources:
+            return
+        workers = self.client.scheduler_info(n_workers=-1)["workers"]
+        offered = [w.get("resources", {}) for w in workers.values()]
+        fits = [
+            all(res.get(name, 0) >= amount for name, amount in self.resources.items())
+            for res in offered
+        ]
+        if not any(fits):
+            have = sorted({f"{k}={v}" for res in offered for k, v in res.items()}) or ["none"]
+            raise ValueError(
+                f"No worker of the dask cluster offers resources={self.resources}; the "
+                f"workers offer: {', '.join(have)}. Start workers with e.g. "
+                "`dask worker ... --resources GPU=1` or "
+                "LocalCluster(resources={'GPU': 1})."
+            )
+
+    def put(self, obj: Any) -> Any:
+        future = self.client.scatter(obj, broadcast=True, hash=False)
+        self._data.append(future)
+        return future
+
+    def submit(
+        self, fn: Callable[..., tuple[Any, Any]], *args: Any, key: str = "", priority: int = 0
+    ) -> _DaskStep:
+        held = [self._where.pop(a.key, None) for a in args if isinstance(a, Future)]
+        workers = [w for w in held if w] or None
+        name = f"skhpo-{key or fn.__name__}-{self._token}-{uuid.uuid4().hex[:6]}"
+        pair = self.client.submit(
+            fn,
+            *args,
+            key=name,
+            resources=self.resources,
+            workers=workers,
+            allow_other_workers=workers is not None,
+            priority=priority,
+            pure=False,
+        )
+        record = self.client.submit(
+            _record_of, pair, key=name + "-record", priority=priority, pure=False
+        )
+        return _DaskStep(self, pair, record)
+
+    def fetch(self, state: Any) -> Any:
+        return state.result()[0]
+
+    def as_completed(self, steps: Iterable[_DaskStep]) -> _Completed:
+        return _Completed(steps)
+
+    def release(self, step: _DaskStep) -> None:
+        self._where.pop(step.pair.key, None)
+        step.pair.release()
+        step.record_future.release()
+
+    def close(self) -> None:
+        for future in self._data:
+            future.release()
+        self._data = []
+        if self._own_client:
+            self.client.close()
+
+
+def check_picklable(estimator: Any) -> None:
+    """Raise ``TypeError`` when ``estimator`` cannot be sent to dask workers."""
+    import cloudpickle
+
+    try:
+        cloudpickle.dumps(estimator)
+    except Exception as exc:
+        raise TypeError(
+            f"The estimator cannot be pickled, so it cannot be sent to the dask workers: "
+            f"{type(exc).__name__}: {exc}"
+        ) from exc
+
+
+class PrepareKerasBackend(WorkerPlugin):
+    """Let several worker processes share one GPU.
+
+    Registered on the cluster by skhpo when ``resources`` names a GPU: it sets
+    ``XLA_PYTHON_CLIENT_PREALLOCATE=false`` (JAX would otherwise take most of the GPU
+    memory in the first process) and ``TF_FORCE_GPU_ALLOW_GROWTH=true`` (TensorFlow's
+    memory growth) in each worker, before Keras is imported there by a task, and points
+    JAX at a shared persistent compilation cache when ``cache_dir`` is given.
+    """
+
+    name = "skhpo-prepare-keras-backend"
+
+    def __init__(self, cache_dir: str | None = None) -> None:
+        self.cache_dir = cache_dir
+
+    def setup(self, worker: Any) -> None:
+        os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+        os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
+        if self.cache_dir:
+            os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", self.cache_dir)
