@@ -435,7 +435,9 @@ class SearchSpace:
 
     def sample_one(self, rng: np.random.RandomState) -> dict:
         """One parameter dict: a subspace at random, then each dimension by name."""
-        sub = self.subspaces[rng.randint(len(self.subspaces))] if len(self) > 1 else self.subspaces[0]
+        sub = (
+            self.subspaces[rng.randint(len(self.subspaces))] if len(self) > 1 else self.subspaces[0]
+        )
         return {name: dim.rvs(rng) for name, dim in sub.items()}
 
     def sample(self, n: int, random_state: Any = None) -> list[dict]:
