@@ -67,9 +67,9 @@ class _DaskStep:
 class _Completed:
     """``distributed.as_completed`` over record futures, yielding their steps."""
 
-    def __init__(self, steps: Iterable[_DaskStep]) -> None:
+    def __init__(self, steps: Iterable[_DaskStep], client: Client) -> None:
         self._by_future: dict[Any, _DaskStep] = {}
-        self._ac = as_completed(raise_errors=False)
+        self._ac = as_completed(loop=client.loop, raise_errors=False)
         for step in steps:
             self.add(step)
 
@@ -108,6 +108,8 @@ class DaskExecutor:
         self._token = uuid.uuid4().hex[:8]
         self._data: list = []
         self._where: dict[str, str | None] = {}  # pair key -> worker that holds it
+        if self.resources and "GPU" in self.resources:
+            client.register_plugin(PrepareKerasBackend())
 
     def check_resources(self) -> None:
         """Raise ``ValueError`` when no worker offers the resources the tasks ask for."""
@@ -158,7 +160,7 @@ class DaskExecutor:
         return state.result()[0]
 
     def as_completed(self, steps: Iterable[_DaskStep]) -> _Completed:
-        return _Completed(steps)
+        return _Completed(steps, self.client)
 
     def release(self, step: _DaskStep) -> None:
         self._where.pop(step.pair.key, None)

@@ -260,6 +260,7 @@ def run_search(
                         "elapsed_wall_time": wall - start,
                         "partial_fit_time": record["fit_time"],
                         "score_time": record["score_time"],
+                        "worker": record.get("worker"),
                     }
                 )
             if record["error"] is not None:

@@ -13,7 +13,7 @@ import time
 import traceback
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import joblib
 import numpy as np
@@ -91,10 +91,18 @@ class SearchData:
     tol: float = 1e-3
     prep_cache: OrderedDict = field(default_factory=OrderedDict, repr=False)
 
+    # How many times this process received a SearchData (diagnostics: the data of a
+    # search is meant to reach each dask worker once).
+    times_received: ClassVar[int] = 0
+
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
         state["prep_cache"] = OrderedDict()
         return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        type(self).times_received += 1
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import time
+
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 
@@ -15,18 +18,28 @@ class CurveClassifier(ClassifierMixin, BaseEstimator):
     makes it raise in ``partial_fit`` ("fit"), in scoring ("score"), or return NaN.
     """
 
-    def __init__(self, a=0.5, b=1, fail=None, plateau=None):
+    def __init__(self, a=0.5, b=1, fail=None, plateau=None, sleep=0.0, kill_marker=None):
         self.a = a
         self.b = b
         self.fail = fail
         self.plateau = plateau
+        self.sleep = sleep
+        self.kill_marker = kill_marker
 
     def partial_fit(self, X, y, classes=None, sample_weight=None):
+        if self.kill_marker is not None and not os.path.exists(self.kill_marker):
+            # the first model to get here kills its (dask worker) process, once
+            with open(self.kill_marker, "w") as f:
+                f.write(str(os.getpid()))
+            os._exit(1)
+        if self.sleep:
+            time.sleep(self.sleep)
         if self.fail == "fit":
             raise RuntimeError("boom in partial_fit")
         if self.fail == "memory":
             raise MemoryError("simulated out of memory")
         self.n_calls_ = getattr(self, "n_calls_", 0) + 1
+        self.pids_ = getattr(self, "pids_", []) + [os.getpid()]
         self.classes_ = np.unique(y) if classes is None else np.asarray(classes)
         self.seen_classes_arg_ = classes
         self.n_train_ = len(X)

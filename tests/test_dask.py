@@ -1,0 +1,168 @@
+"""The dask executor on a real LocalCluster (two worker processes)."""
+
+from __future__ import annotations
+
+import os
+import pickle
+
+import numpy as np
+import pytest
+
+distributed = pytest.importorskip("distributed")
+cloudpickle = pytest.importorskip("cloudpickle")
+
+import fakes  # noqa: E402
+from fakes import CurveClassifier  # noqa: E402
+from sklearn.base import clone  # noqa: E402
+from sklearn.linear_model import SGDClassifier  # noqa: E402
+
+from skhpo import HyperbandSearchCV, SuccessiveHalvingSearchCV  # noqa: E402
+
+pytestmark = pytest.mark.dask
+
+# The workers cannot import the tests' modules: ship the fakes by value.
+cloudpickle.register_pickle_by_value(fakes)
+
+SPACE = {"a": (0.0, 1.0), "b": [1, 2, 3]}
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    with distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=":0",
+        host="127.0.0.1",
+        resources={"slot": 1},
+    ) as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def client(cluster):
+    with distributed.Client(cluster) as client:
+        yield client
+
+
+def _search(**kw):
+    kw.setdefault("max_iter", 9)
+    kw.setdefault("random_state", 0)
+    return HyperbandSearchCV(CurveClassifier(), kw.pop("parameters", SPACE), **kw)
+
+
+def test_trials_run_on_the_workers_and_stay_there(client, small_xy):
+    worker_pids = set(client.run(os.getpid).values())
+    search = _search(max_iter=27).fit(*small_xy)
+    res = search.cv_results_
+    assert res["partial_fit_calls"].sum() == 357
+    assert search.metadata_ == search.metadata
+    assert set(search.search_stats_["pids"]) <= worker_pids
+    assert os.getpid() not in search.search_stats_["pids"]
+    best = search.best_estimator_
+    assert set(best.pids_) <= worker_pids
+    # resumed, never rebuilt: one object trained for all its epochs in one process
+    assert best.n_calls_ == res["partial_fit_calls"][search.best_index_]
+    assert len(set(best.pids_)) == 1
+    # every step of a trial ran on the worker that holds its model
+    for model_id, records in search.model_history_.items():
+        assert len({r["worker"] for r in records}) == 1, model_id
+    # the data reached each worker once (not once per task)
+    received = client.run(lambda: __import__("skhpo._worker")._worker.SearchData.times_received)
+    assert sum(received.values()) <= 2 * 2  # two workers; scatter may deliver a replica
+
+
+def test_same_results_in_process_and_on_the_cluster(client, small_xy):
+    on_cluster = _search().fit(*small_xy).cv_results_
+    in_process = _search(scheduler="in-process").fit(*small_xy).cv_results_
+    assert on_cluster["params"] == in_process["params"]
+    np.testing.assert_array_equal(on_cluster["test_score"], in_process["test_score"])
+    np.testing.assert_array_equal(on_cluster["partial_fit_calls"], in_process["partial_fit_calls"])
+
+
+@pytest.mark.parametrize("cls", ["hyperband", "halving"])
+def test_asynchronous_successive_halving(client, small_xy, cls):
+    if cls == "hyperband":
+        search = _search(max_iter=27, asynchronous=True)
+    else:
+        search = SuccessiveHalvingSearchCV(
+            CurveClassifier(), SPACE, n_initial_parameters=27, random_state=0, asynchronous=True
+        )
+    search.fit(*small_xy)
+    res = search.cv_results_
+    meta = search.metadata
+    assert len(res["params"]) == meta["n_models"]
+    # ASHA promotes as many models per rung as the plan, so the epochs match too
+    assert search.metadata_["partial_fit_calls"] == meta["partial_fit_calls"]
+    for planned, ran in zip(meta["brackets"], search.metadata_["brackets"], strict=True):
+        assert ran["rungs"] == planned["rungs"]
+    assert set(res["state"]) == {"completed", "pruned"}
+
+
+def test_asynchronous_in_process_matches_the_plan(small_xy):
+    search = _search(max_iter=27, asynchronous=True, scheduler="in-process").fit(*small_xy)
+    assert search.metadata_ == search.metadata
+
+
+def test_scheduler_address_and_clone(cluster, small_xy):
+    search = _search(scheduler=cluster.scheduler_address)
+    twin = clone(search)
+    assert twin.scheduler == cluster.scheduler_address
+    twin.fit(*small_xy)
+    assert twin.search_stats_["pids"] and os.getpid() not in twin.search_stats_["pids"]
+    pickle.dumps(twin)
+
+
+def test_resources_are_passed_and_checked(client, small_xy):
+    search = _search(resources={"slot": 1}).fit(*small_xy)
+    assert len(search.cv_results_["params"]) == 17
+    with pytest.raises(ValueError, match="No worker of the dask cluster offers"):
+        _search(resources={"GPU": 1}).fit(*small_xy)
+
+
+def test_unpicklable_estimator_is_a_clear_error(client, small_xy):
+    import threading
+
+    est = SGDClassifier()
+    est.lock = threading.Lock()  # not a parameter, but pickled with the estimator
+    with pytest.raises(TypeError, match="cannot be pickled"):
+        HyperbandSearchCV(est, {"alpha": [1e-4]}, max_iter=3).fit(*small_xy)
+
+
+def test_failures_on_the_cluster(client, small_xy):
+    from skhpo.exceptions import TrialFailedWarning
+
+    space = {"a": (0.0, 1.0), "fail": [None, "fit"]}
+    with pytest.warns(TrialFailedWarning):
+        search = _search(parameters=space).fit(*small_xy)
+    res = search.cv_results_
+    failed = res["state"] == "failed"
+    assert failed.any() and (~failed).any()
+    assert all("boom in partial_fit" in e for e in res["error"][failed])
+    with pytest.raises(RuntimeError, match="boom"):
+        _search(parameters={"fail": ["fit"]}, error_score="raise").fit(*small_xy)
+
+
+def test_a_killed_worker_costs_a_retry_not_the_search(tmp_path, small_xy):
+    marker = tmp_path / "killed"
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",
+            host="127.0.0.1",
+        ) as cluster,
+        distributed.Client(cluster),
+    ):
+        est = CurveClassifier(kill_marker=str(marker), sleep=0.01)
+        search = HyperbandSearchCV(est, SPACE, max_iter=27, random_state=0).fit(*small_xy)
+    assert marker.exists()  # a worker process did die mid-task
+    res = search.cv_results_
+    assert len(res["params"]) == 49
+    assert set(res["state"]) == {"completed", "pruned"}
+    # no trial lost or counted twice: the epochs are exactly the plan's
+    assert res["partial_fit_calls"].sum() == 357
+    # one task and one history record per (trial, rung): 49 + 13 + 5 + 2
+    n_tasks = sum(n for b in search.metadata["brackets"] for n, _ in b["rungs"])
+    assert len(search.history_) == search.search_stats_["n_tasks"] == n_tasks == 69
