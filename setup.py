@@ -1,0 +1,5 @@
+"""Thin shim: the metadata is in pyproject.toml."""
+
+from setuptools import setup
+
+setup()
