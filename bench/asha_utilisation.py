@@ -3,8 +3,9 @@
 A trivial estimator sleeps ``cost`` seconds per epoch, with ``cost`` log-uniform in
 [5 ms, 100 ms] across trials, so trials are uneven. Hyperband (max_iter=27, eta=3: four
 brackets, run interleaved) and successive halving (one bracket of 27 models from 1 to 27
-epochs, where the rung barrier bites) run on a LocalCluster of 2 worker processes. Utilisation = busy time of the tasks /
-(workers x wall time). Medians of ``--repeats`` runs.
+epochs, where the rung barrier bites) run on a LocalCluster of 2 worker processes.
+Utilisation = busy time of the tasks / (workers x wall time). Medians of ``--repeats``
+runs.
 
     python bench/asha_utilisation.py --repeats 3
 """

@@ -55,6 +55,16 @@ SPACE = {
 }
 
 
+def make_estimator(seed: int = 0):
+    """MinMaxScaler, then the MLP through scikeras."""
+    return make_pipeline(
+        MinMaxScaler(),
+        KerasClassifier(
+            build_mlp, loss="sparse_categorical_crossentropy", verbose=0, random_state=seed
+        ),
+    )
+
+
 def main(max_iter: int = 27, seed: int = 0) -> HyperbandSearchCV:
     X, y = load_digits(return_X_y=True)
     X_rest, X_test, y_rest, y_test = train_test_split(
@@ -63,13 +73,9 @@ def main(max_iter: int = 27, seed: int = 0) -> HyperbandSearchCV:
     X_train, X_val, y_train, y_val = train_test_split(
         X_rest, y_rest, test_size=0.25, stratify=y_rest, random_state=0
     )
-    clf = make_pipeline(
-        MinMaxScaler(),
-        KerasClassifier(
-            build_mlp, loss="sparse_categorical_crossentropy", verbose=0, random_state=seed
-        ),
+    search = HyperbandSearchCV(
+        make_estimator(seed), SPACE, max_iter=max_iter, aggressiveness=3, random_state=seed
     )
-    search = HyperbandSearchCV(clf, SPACE, max_iter=max_iter, aggressiveness=3, random_state=seed)
 
     plan = search.metadata
     print(f"Plan: {plan['n_models']} models, {plan['partial_fit_calls']} epochs")

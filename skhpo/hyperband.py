@@ -70,6 +70,19 @@ class HyperbandSearchCV(BaseEpochSearchCV):
         If True, ``best_estimator_`` is a new model with ``best_params_`` trained on
         the training and validation data for the epochs the best trial earned; if
         False it is the best trial's own model.
+    asynchronous : bool, default=False
+        If True, promote a model as soon as it is in the top ``1 / aggressiveness`` of
+        the models that reached its rung (asynchronous successive halving, ASHA), so
+        that workers do not wait at rung barriers. The default waits for every model
+        of a rung, and gives the same results in-process and on a cluster.
+    scheduler : str or None, default=None
+        Where trials train: ``None`` uses the current ``distributed`` client if there
+        is one, else trains in-process; ``"in-process"`` always trains in-process; a
+        dask scheduler address (``"tcp://host:8786"``) connects to that cluster.
+    resources : dict or None, default=None
+        dask worker resources each training task asks for, e.g. ``{"GPU": 1}`` or
+        ``{"GPU": 0.25}`` (four trials per GPU). Needs a dask cluster whose workers
+        offer them.
 
     Attributes
     ----------
@@ -103,6 +116,10 @@ class HyperbandSearchCV(BaseEpochSearchCV):
         Always False.
     refit_time_ : float
         Seconds spent retraining the best parameters, when ``refit=True``.
+    search_stats_ : dict
+        ``wall_time``, ``busy_time`` (seconds the tasks trained and scored),
+        ``n_tasks``, and the dask ``workers`` and process ids (``pids``) that ran
+        tasks (empty in-process).
 
     See Also
     --------

@@ -37,13 +37,14 @@ class SuccessiveHalvingSearchCV(BaseEpochSearchCV):
         The most epochs any model is trained; ``None``: halve until one model is left.
     aggressiveness : float, default=3
         Keep ``1 / aggressiveness`` of the models at each rung.
-    test_size, patience, tol, random_state, scoring, verbose, prefix, error_score, refit
+    test_size, patience, tol, random_state, scoring, verbose, prefix, error_score, refit, \
+asynchronous, scheduler, resources
         As in :class:`~skhpo.HyperbandSearchCV`.
 
     Attributes
     ----------
     cv_results_, history_, model_history_, metadata_, best_estimator_, best_params_, \
-best_score_, best_index_, scorer_, n_splits_, multimetric_
+best_score_, best_index_, scorer_, n_splits_, multimetric_, search_stats_
         As in :class:`~skhpo.HyperbandSearchCV`.
 
     Examples
