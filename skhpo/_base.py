@@ -24,6 +24,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _num_samples, check_is_fitted
 
 from ._driver import run_search
+from ._events import LoggingCallback, ProgressBar, SearchCallback
 from ._executor import InProcessExecutor
 from ._records import FAILED, cv_results
 from ._schedule import Bracket, plan_metadata
@@ -76,6 +77,7 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
         "asynchronous": ["boolean"],
         "scheduler": [None, str],
         "resources": [dict, None],
+        "callbacks": [list, None],
     }
 
     # -- what subclasses provide -------------------------------------------------------
@@ -146,7 +148,10 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
         self.multimetric_ = False
         self.n_splits_ = 1
 
+        callbacks = self._callbacks()
         executor = self._make_executor()
+        for cb in callbacks:
+            cb.on_search_begin(self, plan_metadata(brackets))
         try:
             data = SearchData(
                 X_train,
@@ -168,7 +173,9 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
                 eta=self.aggressiveness,
                 asynchronous=self.asynchronous,
                 prefix=self.prefix,
-                verbose=bool(self.verbose),
+                verbose=int(self.verbose) >= 2,
+                callbacks=callbacks,
+                context=self,
             )
             self._store_results(outcome, brackets)
             if outcome.best_index is None:
@@ -188,7 +195,22 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
                 self.best_estimator_ = executor.fetch(outcome.best_state).estimator
         finally:
             executor.close()
+        for cb in callbacks:
+            cb.on_search_end(self)
         return self
+
+    def _callbacks(self) -> list:
+        callbacks = list(self.callbacks or [])
+        for cb in callbacks:
+            if not isinstance(cb, SearchCallback):
+                raise TypeError(
+                    f"callbacks must be SearchCallback instances (skhpo.callbacks), got {cb!r}"
+                )
+        if int(self.verbose) >= 1:
+            callbacks.append(ProgressBar())
+        if int(self.verbose) >= 2:
+            callbacks.append(LoggingCallback(self.prefix))
+        return callbacks
 
     def _make_executor(self):
         """In-process, or a dask cluster: the current client, or ``scheduler``'s address."""

@@ -171,6 +171,8 @@ def run_search(
     asynchronous: bool = False,
     prefix: str = "",
     verbose: bool = False,
+    callbacks: Sequence[Any] = (),
+    context: Any = None,
 ) -> SearchOutcome:
     """Run every bracket to the end, brackets interleaved; rungs synchronous or ASHA."""
     log = logger.info if verbose else logger.debug
@@ -219,6 +221,8 @@ def run_search(
         """Trial ``i`` stops: keep its live state only while it is the best stopped one."""
         nonlocal best_final
         trials[i].state = state
+        for cb in callbacks:
+            cb.on_trial_end(context, trials[i])
         step = live.pop(i, None)
         if step is None:
             return
@@ -250,6 +254,8 @@ def run_search(
             workers.add(record.get("worker"))
             pids.add(record.get("pid"))
             for epochs, score, wall in record["scores"]:
+                for cb in callbacks:
+                    cb.on_trial_scored(context, trial, epochs, score)
                 history.append(
                     {
                         "model_id": trial.model_id,
@@ -266,6 +272,8 @@ def run_search(
             if record["error"] is not None:
                 trial.state = FAILED
                 logger.warning("%s%s failed:\n%s", prefix, trial.model_id, record["error"])
+                for cb in callbacks:
+                    cb.on_trial_end(context, trial)
                 promotable = None
             else:
                 live[i] = step

@@ -59,7 +59,9 @@ class HyperbandSearchCV(BaseEpochSearchCV):
     scoring : str, callable or None, default=None
         A scikit-learn scorer name or callable; ``None`` uses the estimator's ``score``.
     verbose : bool or int, default=False
-        Log each bracket and rung to the ``"skhpo"`` logger at INFO level.
+        ``1`` (or True) shows a progress bar (tqdm) of epochs trained / planned with the
+        best score so far and the number of running trials; ``2`` also logs each rung,
+        promotion and trial end to the ``"skhpo"`` logger at INFO level.
     prefix : str, default=""
         Prepended to every log message.
     error_score : "raise" or float, default=np.nan
@@ -83,6 +85,8 @@ class HyperbandSearchCV(BaseEpochSearchCV):
         dask worker resources each training task asks for, e.g. ``{"GPU": 1}`` or
         ``{"GPU": 0.25}`` (four trials per GPU). Needs a dask cluster whose workers
         offer them.
+    callbacks : list of SearchCallback, default=None
+        Objects told of the search's events (see :class:`skhpo.callbacks.SearchCallback`).
 
     Attributes
     ----------
@@ -173,6 +177,7 @@ class HyperbandSearchCV(BaseEpochSearchCV):
         asynchronous: bool = False,
         scheduler: Any = None,
         resources: dict | None = None,
+        callbacks: list | None = None,
     ) -> None:
         self.estimator = estimator
         self.parameters = parameters
@@ -190,6 +195,7 @@ class HyperbandSearchCV(BaseEpochSearchCV):
         self.asynchronous = asynchronous
         self.scheduler = scheduler
         self.resources = resources
+        self.callbacks = callbacks
 
     def _brackets(self) -> list[Bracket]:
         return hyperband_brackets(self.max_iter, self.aggressiveness)

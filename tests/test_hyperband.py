@@ -288,10 +288,50 @@ def test_successive_halving(small_xy):
     assert capped.metadata["brackets"][0]["rungs"][-1][1] == 4
 
 
-def test_verbose_logs_rungs(small_xy, caplog):
+def test_verbose_logs_rungs(small_xy, caplog, capsys):
     with caplog.at_level("INFO", logger="skhpo"):
-        _search(max_iter=3, verbose=True, prefix="[run] ").fit(*small_xy)
+        _search(max_iter=3, verbose=2, prefix="[run] ").fit(*small_xy)
     assert any("[run] bracket=1: rung 1" in m for m in caplog.messages)
+    assert any("[run] bracket=1-0 " in m and "epochs" in m for m in caplog.messages)
+    assert "11/11" in capsys.readouterr().err  # the progress bar: 11 of 11 planned epochs
+
+
+def test_quiet_by_default(small_xy, caplog, capsys):
+    with caplog.at_level("INFO", logger="skhpo"):
+        _search(max_iter=3).fit(*small_xy)
+    assert not caplog.messages
+    assert capsys.readouterr().err == ""
+
+
+def test_callbacks_see_every_event(small_xy):
+    from skhpo._events import SearchCallback
+
+    class Recorder(SearchCallback):
+        def __init__(self):
+            self.events = []
+
+        def on_search_begin(self, search, plan):
+            self.events.append(("begin", plan["n_models"]))
+
+        def on_trial_scored(self, search, trial, epochs, score):
+            self.events.append(("scored", trial.model_id, epochs))
+
+        def on_trial_end(self, search, trial):
+            self.events.append(("end", trial.model_id, trial.state))
+
+        def on_search_end(self, search):
+            self.events.append(("done", len(search.cv_results_["params"])))
+
+    rec = Recorder()
+    search = _search(max_iter=9, callbacks=[rec]).fit(*small_xy)
+    kinds = [e[0] for e in rec.events]
+    assert kinds[0] == "begin" and kinds[-1] == "done"
+    assert kinds.count("scored") == len(search.history_)
+    ends = [e for e in rec.events if e[0] == "end"]
+    assert len(ends) == 17 and {e[1] for e in ends} == set(search.cv_results_["model_id"])
+    assert all(e[2] in ("completed", "pruned") for e in ends)
+    with pytest.raises(TypeError, match="SearchCallback"):
+        _search(callbacks=[print]).fit(*small_xy)
 
 
 def test_nan_safe_best_when_a_promoted_model_gets_worse(small_xy):
