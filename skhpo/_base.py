@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import copy
 import inspect
+import os
 import sys
 import warnings
 from numbers import Integral, Real
 from typing import Any
 
+import joblib
 import numpy as np
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
 from sklearn.metrics import check_scoring, get_scorer_names
@@ -78,7 +80,12 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
         "scheduler": [None, str],
         "resources": [dict, None],
         "callbacks": [list, None],
+        "storage": [str, os.PathLike, None],
     }
+
+    # Constructor parameters that change how a search runs or reports, not its results:
+    # a storage written with other values of these can be resumed.
+    _not_in_fingerprint = ("verbose", "prefix", "callbacks", "scheduler", "resources", "storage")
 
     # -- what subclasses provide -------------------------------------------------------
 
@@ -149,7 +156,13 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
         self.n_splits_ = 1
 
         callbacks = self._callbacks()
-        executor = self._make_executor()
+        storage = self._open_storage(X, y, validation_data, fit_params)
+        try:
+            executor = self._make_executor()
+        except BaseException:
+            if storage is not None:
+                storage.close()
+            raise
         for cb in callbacks:
             cb.on_search_begin(self, plan_metadata(brackets))
         try:
@@ -163,6 +176,7 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
                 error_score=self.error_score,
                 patience=self._patience(),
                 tol=float(self.tol),
+                checkpoint=storage is not None,
             )
             outcome = run_search(
                 executor,
@@ -176,6 +190,7 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
                 verbose=int(self.verbose) >= 2,
                 callbacks=callbacks,
                 context=self,
+                storage=storage,
             )
             self._store_results(outcome, brackets)
             if outcome.best_index is None:
@@ -192,12 +207,37 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
                 self.best_estimator_ = state.estimator
                 self.refit_time_ = info["refit_time"]
             else:
-                self.best_estimator_ = executor.fetch(outcome.best_state).estimator
+                best_state = outcome.best_state
+                if not outcome.best_is_local:
+                    best_state = executor.fetch(best_state)
+                self.best_estimator_ = best_state.estimator
         finally:
             executor.close()
+            if storage is not None:
+                storage.close()
         for cb in callbacks:
             cb.on_search_end(self)
         return self
+
+    def _open_storage(self, X, y, validation_data, fit_params):
+        """The search's storage, bound to this search's parameters and data, or None."""
+        if self.storage is None:
+            return None
+        from ._storage import SqliteStorage
+
+        params = {
+            k: v
+            for k, v in self.get_params(deep=False).items()
+            if k not in self._not_in_fingerprint
+        }
+        fingerprint = joblib.hash((type(self).__name__, params, X, y, validation_data, fit_params))
+        storage = SqliteStorage(self.storage)
+        try:
+            storage.bind(fingerprint)
+        except BaseException:
+            storage.close()
+            raise
+        return storage
 
     def _callbacks(self) -> list:
         callbacks = list(self.callbacks or [])

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._executor import Executor, Step
+from ._executor import Executor
 from ._promotion import asha_promotable, top_k
 from ._records import COMPLETED, FAILED, PRUNED, RUNNING, TrialRecord
 from ._schedule import Bracket
@@ -158,6 +158,240 @@ class SearchOutcome:
     best_index: int | None
     rungs_reached: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
     stats: dict = field(default_factory=dict)
+    best_is_local: bool = False  # best_state is a TrialState here, not an executor handle
+
+
+class _StoredStep:
+    """A trial state kept in the storage (after a resume): loaded when needed."""
+
+    def __init__(self, storage: Any, index: int) -> None:
+        self._storage = storage
+        self._index = index
+
+    @property
+    def state(self) -> Any:
+        return self._storage.load_checkpoint(self._index)
+
+
+class _Loop:
+    """One run of the search loop: policies, live trial states, records, storage."""
+
+    def __init__(
+        self,
+        executor: Executor,
+        data_ref: Any,
+        estimator: Any,
+        brackets: Sequence[Bracket],
+        params_per_bracket: Sequence[Sequence[dict]],
+        *,
+        eta: float,
+        asynchronous: bool,
+        prefix: str,
+        verbose: bool,
+        callbacks: Sequence[Any],
+        context: Any,
+        storage: Any,
+    ) -> None:
+        self.executor = executor
+        self.data_ref = data_ref
+        self.estimator = estimator
+        self.prefix = prefix
+        self.log = logger.info if verbose else logger.debug
+        self.callbacks = list(callbacks)
+        self.context = context
+        self.storage = storage
+        self.trials: list[TrialRecord] = []
+        self.policies: dict[int, SyncHalving | AsyncHalving] = {}
+        self.policy_of: dict[int, SyncHalving | AsyncHalving] = {}
+        policy_class = AsyncHalving if asynchronous else SyncHalving
+        for bracket, params_list in zip(brackets, params_per_bracket, strict=True):
+            ids = []
+            for j, params in enumerate(params_list):
+                index = len(self.trials)
+                model_id = f"bracket={bracket.index}-{j}"
+                self.trials.append(TrialRecord(index, model_id, bracket.index, dict(params)))
+                ids.append(index)
+            policy = policy_class(bracket, ids, eta)
+            self.policies[bracket.index] = policy
+            for i in ids:
+                self.policy_of[i] = policy
+        self.history: list[dict] = []
+        self.live: dict[int, Any] = {}  # trial -> step (or stored step) holding its state
+        self.in_flight: dict[Any, tuple[int, int]] = {}  # step -> (trial, epochs before)
+        self.wanted: dict[int, tuple[int, int]] = {}  # trial -> (target epochs, rung)
+        self.best_final: tuple[int, Any] | None = None  # best stopped trial, state kept
+        self.completed = executor.as_completed([])
+        self.replaying = False
+        self.busy, self.n_tasks = 0.0, 0
+        self.workers: set = set()
+        self.pids: set = set()
+        self.start = time.time()
+
+    # -- actions --------------------------------------------------------------------------
+
+    def submit(self, i: int, target: int, rung: int) -> None:
+        trial = self.trials[i]
+        trial.state = RUNNING
+        self.wanted[i] = (target, rung)
+        if self.replaying:
+            return
+        if i in self.live:
+            source = self.live.pop(i).state
+        else:
+            source = TrialSpec(trial.model_id, self.estimator, trial.params)
+        step = self.executor.submit(
+            step_task,
+            source,
+            self.data_ref,
+            target - trial.epochs,
+            key=f"{trial.model_id}-{target}",
+            priority=rung,
+        )
+        self.in_flight[step] = (i, trial.epochs)
+        self.completed.add(step)
+
+    def release(self, i: int, step: Any) -> None:
+        if not isinstance(step, _StoredStep):
+            self.executor.release(step)
+        if self.storage is not None and not self.replaying:
+            self.storage.drop_checkpoint(i)
+
+    def finish(self, i: int, state: str) -> None:
+        """Trial ``i`` stops: keep its live state only while it is the best stopped one."""
+        self.trials[i].state = state
+        self._tell_end(i)
+        step = self.live.pop(i, None)
+        if step is None:
+            return
+        best = self.best_final
+        if best is None or _better(self.trials[i], self.trials[best[0]]):
+            if best is not None:
+                self.release(*best)
+            self.best_final = (i, step)
+        else:
+            self.release(i, step)
+
+    def _tell_end(self, i: int) -> None:
+        if not self.replaying:
+            for cb in self.callbacks:
+                cb.on_trial_end(self.context, self.trials[i])
+
+    # -- the loop -------------------------------------------------------------------------
+
+    def handle(self, i: int, epochs_before: int, record: dict, step: Any) -> None:
+        """Fold a finished task in, and act on what the trial's policy decides."""
+        trial = self.trials[i]
+        self.wanted.pop(i, None)
+        checkpoint = record.pop("checkpoint", None)
+        if self.storage is not None and not self.replaying:
+            self.storage.add_step(i, epochs_before, record, checkpoint)
+        trial.add_step(record, epochs_before)
+        if not self.replaying:
+            self.busy += record["fit_time"] + record["score_time"]
+            self.n_tasks += 1
+            self.workers.add(record.get("worker"))
+            self.pids.add(record.get("pid"))
+        for epochs, score, wall in record["scores"]:
+            if not self.replaying:
+                for cb in self.callbacks:
+                    cb.on_trial_scored(self.context, trial, epochs, score)
+            self.history.append(
+                {
+                    "model_id": trial.model_id,
+                    "bracket": trial.bracket,
+                    "params": trial.params,
+                    "partial_fit_calls": epochs,
+                    "score": score,
+                    "elapsed_wall_time": wall - self.start,
+                    "partial_fit_time": record["fit_time"],
+                    "score_time": record["score_time"],
+                    "worker": record.get("worker"),
+                }
+            )
+        if record["error"] is not None:
+            trial.state = FAILED
+            if not self.replaying:
+                logger.warning("%s%s failed:\n%s", self.prefix, trial.model_id, record["error"])
+            self._tell_end(i)
+            promotable = None
+        else:
+            self.live[i] = step
+            ok = not trial.stopped_early and not math.isnan(trial.score)
+            promotable = trial.score if ok else None
+        policy = self.policy_of[i]
+        to_submit, pruned, done, messages = policy.report(i, promotable)
+        for j in pruned:
+            if self.trials[j].state != FAILED:
+                self.finish(j, PRUNED)
+        for j in done:
+            self.finish(j, COMPLETED)
+        if not self.replaying:
+            for message in messages:
+                self.log("%s%s", self.prefix, message)
+        for j, target in to_submit:
+            self.submit(j, target, policy.rung_of(j))
+
+    def run(self) -> SearchOutcome:
+        try:
+            self.replaying = True
+            for policy in self.policies.values():
+                for i, target in policy.start():
+                    self.submit(i, target, 0)
+            if self.storage is not None:
+                self._replay()
+            self.replaying = False
+            for policy in self.policies.values():
+                bracket = policy.bracket
+                self.log(
+                    "%sbracket=%s: %d models to %d epochs",
+                    self.prefix,
+                    bracket.index,
+                    bracket.n_models,
+                    bracket.rungs[0].epochs,
+                )
+            for i, (target, rung) in sorted(self.wanted.items()):
+                self.submit(i, target, rung)
+            for step in self.completed:
+                i, epochs_before = self.in_flight.pop(step)
+                self.handle(i, epochs_before, step.record(), step)
+        except BaseException:
+            for step in list(self.live.values()) + list(self.in_flight):
+                if not isinstance(step, _StoredStep):
+                    self.executor.release(step)
+            raise
+        return self._outcome()
+
+    def _replay(self) -> None:
+        """Fold the stored steps in, in their order: the same decisions, no training."""
+        self.start = self.storage.start
+        for i, epochs_before, record in self.storage.steps():
+            self.handle(i, epochs_before, record, _StoredStep(self.storage, i))
+
+    def _outcome(self) -> SearchOutcome:
+        best = self.best_final
+        best_state = None
+        if best is not None:
+            step = best[1]
+            best_state = step.state if isinstance(step, _StoredStep) else step.state
+        rungs_reached = {
+            s: [(n, r.epochs) for n, r in zip(p.reached, p.bracket.rungs, strict=False)]
+            for s, p in self.policies.items()
+        }
+        return SearchOutcome(
+            trials=self.trials,
+            history=self.history,
+            best_state=best_state,
+            best_index=best[0] if best is not None else None,
+            rungs_reached=rungs_reached,
+            stats={
+                "wall_time": time.time() - self.start,
+                "busy_time": self.busy,
+                "n_tasks": self.n_tasks,
+                "workers": sorted(w for w in self.workers if w),
+                "pids": sorted(p for p in self.pids if p),
+            },
+            best_is_local=best is not None and isinstance(best[1], _StoredStep),
+        )
 
 
 def run_search(
@@ -173,147 +407,31 @@ def run_search(
     verbose: bool = False,
     callbacks: Sequence[Any] = (),
     context: Any = None,
+    storage: Any = None,
 ) -> SearchOutcome:
-    """Run every bracket to the end, brackets interleaved; rungs synchronous or ASHA."""
-    log = logger.info if verbose else logger.debug
-    start = time.time()
-    trials: list[TrialRecord] = []
-    policy_class = AsyncHalving if asynchronous else SyncHalving
-    policies: dict[int, SyncHalving | AsyncHalving] = {}
-    policy_of: dict[int, SyncHalving | AsyncHalving] = {}
-    for bracket, params_list in zip(brackets, params_per_bracket, strict=True):
-        ids = []
-        for j, params in enumerate(params_list):
-            index = len(trials)
-            model_id = f"bracket={bracket.index}-{j}"
-            trials.append(TrialRecord(index, model_id, bracket.index, dict(params)))
-            ids.append(index)
-        policy = policy_class(bracket, ids, eta)
-        policies[bracket.index] = policy
-        for i in ids:
-            policy_of[i] = policy
+    """Run every bracket to the end, brackets interleaved; rungs synchronous or ASHA.
 
-    history: list[dict] = []
-    live: dict[int, Step] = {}  # trial -> step holding its state
-    in_flight: dict[Step, tuple[int, int]] = {}  # step -> (trial, epochs before)
-    best_final: tuple[int, Step] | None = None  # best stopped trial whose state is kept
-    completed = executor.as_completed([])
-    busy, n_tasks, workers, pids = 0.0, 0, set(), set()
-
-    def submit(i: int, target: int, rung: int) -> None:
-        trial = trials[i]
-        source = (
-            live.pop(i).state if i in live else TrialSpec(trial.model_id, estimator, trial.params)
-        )
-        trial.state = RUNNING
-        step = executor.submit(
-            step_task,
-            source,
-            data_ref,
-            target - trial.epochs,
-            key=f"{trial.model_id}-{target}",
-            priority=rung,
-        )
-        in_flight[step] = (i, trial.epochs)
-        completed.add(step)
-
-    def finish(i: int, state: str) -> None:
-        """Trial ``i`` stops: keep its live state only while it is the best stopped one."""
-        nonlocal best_final
-        trials[i].state = state
-        for cb in callbacks:
-            cb.on_trial_end(context, trials[i])
-        step = live.pop(i, None)
-        if step is None:
-            return
-        if best_final is None or _better(trials[i], trials[best_final[0]]):
-            if best_final is not None:
-                executor.release(best_final[1])
-            best_final = (i, step)
-        else:
-            executor.release(step)
-
-    try:
-        for policy in policies.values():
-            log(
-                "%sbracket=%s: %d models to %d epochs",
-                prefix,
-                policy.bracket.index,
-                policy.bracket.n_models,
-                policy.bracket.rungs[0].epochs,
-            )
-            for i, target in policy.start():
-                submit(i, target, 0)
-        for step in completed:
-            i, epochs_before = in_flight.pop(step)
-            trial = trials[i]
-            record = step.record()
-            trial.add_step(record, epochs_before)
-            busy += record["fit_time"] + record["score_time"]
-            n_tasks += 1
-            workers.add(record.get("worker"))
-            pids.add(record.get("pid"))
-            for epochs, score, wall in record["scores"]:
-                for cb in callbacks:
-                    cb.on_trial_scored(context, trial, epochs, score)
-                history.append(
-                    {
-                        "model_id": trial.model_id,
-                        "bracket": trial.bracket,
-                        "params": trial.params,
-                        "partial_fit_calls": epochs,
-                        "score": score,
-                        "elapsed_wall_time": wall - start,
-                        "partial_fit_time": record["fit_time"],
-                        "score_time": record["score_time"],
-                        "worker": record.get("worker"),
-                    }
-                )
-            if record["error"] is not None:
-                trial.state = FAILED
-                logger.warning("%s%s failed:\n%s", prefix, trial.model_id, record["error"])
-                for cb in callbacks:
-                    cb.on_trial_end(context, trial)
-                promotable = None
-            else:
-                live[i] = step
-                ok = not trial.stopped_early and not math.isnan(trial.score)
-                promotable = trial.score if ok else None
-            policy = policy_of[i]
-            to_submit, pruned, done, messages = policy.report(i, promotable)
-            for j in pruned:
-                if trials[j].state != FAILED:
-                    finish(j, PRUNED)
-            for j in done:
-                finish(j, COMPLETED)
-            for message in messages:
-                log("%s%s", prefix, message)
-            for j, target in to_submit:
-                submit(j, target, policy.rung_of(j))
-    except BaseException:
-        for step in list(live.values()) + list(in_flight):
-            executor.release(step)
-        raise
-
-    best_index = best_final[0] if best_final is not None else None
-    rungs_reached = {
-        s: [(n, r.epochs) for n, r in zip(p.reached, p.bracket.rungs, strict=False)]
-        for s, p in policies.items()
-    }
-    return SearchOutcome(
-        trials=trials,
-        history=history,
-        best_state=best_final[1].state if best_final is not None else None,
-        best_index=best_index,
-        rungs_reached=rungs_reached,
-        stats={
-            "wall_time": time.time() - start,
-            "busy_time": busy,
-            "n_tasks": n_tasks,
-            "workers": sorted(w for w in workers if w),
-            "pids": sorted(p for p in pids if p),
-        },
+    With ``storage``, the steps it holds are replayed first (nothing is retrained), the
+    trials that were training restart from their checkpoints, and every new step is
+    written to it.
+    """
+    loop = _Loop(
+        executor,
+        data_ref,
+        estimator,
+        brackets,
+        params_per_bracket,
+        eta=eta,
+        asynchronous=asynchronous,
+        prefix=prefix,
+        verbose=verbose,
+        callbacks=callbacks,
+        context=context,
+        storage=storage,
     )
+    if storage is not None:
+        storage.add_trials(loop.trials)
+    return loop.run()
 
 
 def _better(a: TrialRecord, b: TrialRecord) -> bool:

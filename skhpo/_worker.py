@@ -89,6 +89,7 @@ class SearchData:
     error_score: Any = np.nan
     patience: int = 0
     tol: float = 1e-3
+    checkpoint: bool = False  # send a pickled TrialState back with each record (storage)
     prep_cache: OrderedDict = field(default_factory=OrderedDict, repr=False)
 
     # How many times this process received a SearchData (diagnostics: the data of a
@@ -243,6 +244,7 @@ def step_task(trial: TrialSpec | TrialState | tuple, data: SearchData, n_epochs:
         scores.append((epochs, float(data.error_score), time.time()))
         state = None
     record = {
+        "checkpoint": _dumps(state) if data.checkpoint and state is not None else None,
         "model_id": model_id,
         "epochs": state.epochs if state is not None else scores[-1][0],
         "scores": scores,
@@ -252,6 +254,12 @@ def step_task(trial: TrialSpec | TrialState | tuple, data: SearchData, n_epochs:
         "stopped_early": stopped,
     }
     return state, record
+
+
+def _dumps(state: TrialState) -> bytes:
+    from ._storage import _dumps as dumps
+
+    return dumps(state)
 
 
 def refit_task(estimator: Any, params: dict, X: Any, y: Any, fit_params: dict, epochs: int):

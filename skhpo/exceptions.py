@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["SkhpoWarning", "TrialFailedWarning"]
+__all__ = ["SkhpoWarning", "StorageMismatchError", "TrialFailedWarning"]
 
 
 class SkhpoWarning(UserWarning):
@@ -14,4 +14,11 @@ class TrialFailedWarning(SkhpoWarning):
 
     Their score is the search's ``error_score``; the other trials went on. The
     error of each failed trial is in ``cv_results_["error"]``.
+    """
+
+
+class StorageMismatchError(ValueError):
+    """A search's ``storage`` file holds another search (other parameters or data).
+
+    Delete the file, or give ``storage=`` another path, to start fresh.
     """

@@ -87,6 +87,13 @@ class HyperbandSearchCV(BaseEpochSearchCV):
         offer them.
     callbacks : list of SearchCallback, default=None
         Objects told of the search's events (see :class:`skhpo.callbacks.SearchCallback`).
+    storage : str or path, default=None
+        An SQLite file recording every trial, every scored rung and, at each rung, the
+        trial's model. Running ``fit`` again with the same storage, parameters and data
+        resumes: stored rungs are not retrained, and trials that were training restart
+        from their last stored rung. Another search's storage is an error
+        (:class:`~skhpo.exceptions.StorageMismatchError`); delete the file to start
+        fresh. Models are stored as pickles: a storage file is as trusted as code.
 
     Attributes
     ----------
@@ -178,6 +185,7 @@ class HyperbandSearchCV(BaseEpochSearchCV):
         scheduler: Any = None,
         resources: dict | None = None,
         callbacks: list | None = None,
+        storage: str | None = None,
     ) -> None:
         self.estimator = estimator
         self.parameters = parameters
@@ -196,6 +204,7 @@ class HyperbandSearchCV(BaseEpochSearchCV):
         self.scheduler = scheduler
         self.resources = resources
         self.callbacks = callbacks
+        self.storage = storage
 
     def _brackets(self) -> list[Bracket]:
         return hyperband_brackets(self.max_iter, self.aggressiveness)

@@ -18,13 +18,14 @@ class CurveClassifier(ClassifierMixin, BaseEstimator):
     makes it raise in ``partial_fit`` ("fit"), in scoring ("score"), or return NaN.
     """
 
-    def __init__(self, a=0.5, b=1, fail=None, plateau=None, sleep=0.0, kill_marker=None):
+    def __init__(self, a=0.5, b=1, fail=None, plateau=None, sleep=0.0, kill_marker=None, log=None):
         self.a = a
         self.b = b
         self.fail = fail
         self.plateau = plateau
         self.sleep = sleep
         self.kill_marker = kill_marker
+        self.log = log
 
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         if self.kill_marker is not None and not os.path.exists(self.kill_marker):
@@ -40,6 +41,9 @@ class CurveClassifier(ClassifierMixin, BaseEstimator):
             raise MemoryError("simulated out of memory")
         self.n_calls_ = getattr(self, "n_calls_", 0) + 1
         self.pids_ = getattr(self, "pids_", []) + [os.getpid()]
+        if self.log is not None:  # one line per epoch trained: "pid a epoch"
+            with open(self.log, "a") as f:
+                f.write(f"{os.getpid()} {self.a!r} {self.n_calls_}\n")
         self.classes_ = np.unique(y) if classes is None else np.asarray(classes)
         self.seen_classes_arg_ = classes
         self.n_train_ = len(X)

@@ -166,3 +166,12 @@ def test_a_killed_worker_costs_a_retry_not_the_search(tmp_path, small_xy):
     # one task and one history record per (trial, rung): 49 + 13 + 5 + 2
     n_tasks = sum(n for b in search.metadata["brackets"] for n, _ in b["rungs"])
     assert len(search.history_) == search.search_stats_["n_tasks"] == n_tasks == 69
+
+
+def test_storage_on_the_cluster(client, small_xy, tmp_path):
+    db = str(tmp_path / "run.db")
+    first = _search(storage=db).fit(*small_xy)
+    again = _search(storage=db).fit(*small_xy)
+    assert again.search_stats_["pids"] == []  # nothing ran on the workers
+    np.testing.assert_array_equal(again.cv_results_["test_score"], first.cv_results_["test_score"])
+    assert again.best_estimator_.n_calls_ == first.best_estimator_.n_calls_

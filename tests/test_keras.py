@@ -96,3 +96,18 @@ def test_keras_pipeline_search_end_to_end(digits, count_keras_fits):
     assert search.best_score_ > 0.8
     assert (search.predict(X[1000:]) == y[1000:]).mean() > 0.8
     assert search.predict_proba(X[:3]).shape == (3, 10)
+
+
+def test_keras_search_resumes_from_storage(digits, tmp_path, count_keras_fits):
+    X, y = digits[0][:400], digits[1][:400]
+    space = {"model__nunits": [8, 16], "model__learning_rate": (1e-3, 1e-1, "log-uniform")}
+    db = str(tmp_path / "keras.db")
+    first = HyperbandSearchCV(_clf(), space, max_iter=3, random_state=0, storage=db).fit(X, y)
+    n_fits = len(count_keras_fits)
+    again = HyperbandSearchCV(_clf(), space, max_iter=3, random_state=0, storage=db).fit(X, y)
+    assert len(count_keras_fits) == n_fits  # nothing trained: every rung was stored
+    np.testing.assert_array_equal(again.cv_results_["test_score"], first.cv_results_["test_score"])
+    # the best model came back from its checkpoint, weights and all
+    np.testing.assert_allclose(
+        again.best_estimator_.predict_proba(X[:20]), first.best_estimator_.predict_proba(X[:20])
+    )

@@ -1,0 +1,145 @@
+"""Storage of a search in SQLite (standard library): trials, scored steps, checkpoints.
+
+Every finished task is written in one transaction: its record and, when the trial goes
+on, a checkpoint of the trial's state (the model at the rung it reached). A process
+killed at any moment leaves the file as it was after the last transaction. Running the
+same search again on the same file replays the stored steps (nothing retrained) and
+restarts the trials that were training from their last checkpoint.
+
+Checkpoints are pickles (scikeras models pickle through Keras' own saving format): a
+storage file is as trusted as code, since loading it runs what it contains. Only open
+storage files you wrote.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import sqlite3
+import time
+from typing import Any
+
+from .exceptions import StorageMismatchError
+
+__all__ = ["SqliteStorage", "StorageMismatchError"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS trials (
+    idx INTEGER PRIMARY KEY, model_id TEXT NOT NULL, bracket INTEGER NOT NULL,
+    params BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS steps (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, idx INTEGER NOT NULL, epochs_before INTEGER NOT NULL,
+    record BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS checkpoints (
+    idx INTEGER PRIMARY KEY, epochs INTEGER NOT NULL, state BLOB NOT NULL);
+"""
+
+
+def _dumps(obj: Any) -> bytes:
+    try:
+        return pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    except (pickle.PicklingError, AttributeError, TypeError):
+        import cloudpickle  # functions defined in __main__ or closures
+
+        return cloudpickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+class SqliteStorage:
+    """One search's records in an SQLite file at ``path``."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = os.fspath(path)
+        folder = os.path.dirname(os.path.abspath(self.path))
+        try:
+            os.makedirs(folder, exist_ok=True)
+            self._db = sqlite3.connect(self.path, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.executescript(_SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise ValueError(f"Cannot open or create the storage {self.path!r}: {exc}") from exc
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- identity -----------------------------------------------------------------------
+
+    def bind(self, fingerprint: str) -> bool:
+        """Claim the file for the search with ``fingerprint``; True if it holds steps."""
+        row = self._db.execute("SELECT value FROM meta WHERE key='fingerprint'").fetchone()
+        if row is None:
+            with self._db:
+                self._db.execute("BEGIN")
+                self._db.execute("INSERT INTO meta VALUES ('fingerprint', ?)", (fingerprint,))
+                self._db.execute("INSERT INTO meta VALUES ('start', ?)", (repr(time.time()),))
+            return False
+        if row[0] != fingerprint:
+            raise StorageMismatchError(
+                f"The storage {self.path!r} holds another search (its parameters, search "
+                "space or data differ from this one). To start fresh, delete the file or "
+                "give storage= another path."
+            )
+        return self._db.execute("SELECT COUNT(*) FROM steps").fetchone()[0] > 0
+
+    @property
+    def start(self) -> float:
+        row = self._db.execute("SELECT value FROM meta WHERE key='start'").fetchone()
+        return float(row[0])
+
+    # -- trials and steps ---------------------------------------------------------------
+
+    def add_trials(self, trials: list) -> None:
+        """Record the trials' parameters (once; later calls check they are the same)."""
+        stored = {
+            idx: pickle.loads(params)
+            for idx, params in self._db.execute("SELECT idx, params FROM trials")
+        }
+        new = [t for t in trials if t.index not in stored]
+        for t in trials:
+            if t.index in stored and stored[t.index] != t.params:
+                raise StorageMismatchError(
+                    f"The storage {self.path!r} holds other parameters for trial "
+                    f"{t.model_id}; delete it or give storage= another path to start fresh."
+                )
+        if new:
+            with self._db:
+                self._db.execute("BEGIN")
+                self._db.executemany(
+                    "INSERT INTO trials VALUES (?, ?, ?, ?)",
+                    [(t.index, t.model_id, t.bracket, _dumps(t.params)) for t in new],
+                )
+
+    def add_step(
+        self, index: int, epochs_before: int, record: dict, checkpoint: bytes | None
+    ) -> None:
+        """Record a finished task, and the trial's checkpoint, atomically."""
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.execute(
+                "INSERT INTO steps (idx, epochs_before, record) VALUES (?, ?, ?)",
+                (index, epochs_before, _dumps(record)),
+            )
+            if checkpoint is not None:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO checkpoints VALUES (?, ?, ?)",
+                    (index, record["epochs"], checkpoint),
+                )
+
+    def steps(self) -> list[tuple[int, int, dict]]:
+        """The stored ``(trial index, epochs before, record)``, in the order they came."""
+        rows = self._db.execute("SELECT idx, epochs_before, record FROM steps ORDER BY seq")
+        return [(idx, before, pickle.loads(record)) for idx, before, record in rows]
+
+    def drop_checkpoint(self, index: int) -> None:
+        with self._db:
+            self._db.execute("DELETE FROM checkpoints WHERE idx = ?", (index,))
+
+    def load_checkpoint(self, index: int) -> Any:
+        row = self._db.execute("SELECT state FROM checkpoints WHERE idx = ?", (index,)).fetchone()
+        if row is None:
+            raise KeyError(f"no checkpoint of trial {index} in {self.path!r}")
+        return pickle.loads(row[0])
+
+    def has_checkpoint(self, index: int) -> bool:
+        q = "SELECT 1 FROM checkpoints WHERE idx = ?"
+        return self._db.execute(q, (index,)).fetchone() is not None

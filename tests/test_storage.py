@@ -1,0 +1,184 @@
+"""storage=: every step recorded, resume after a crash, mismatches refused."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+from fakes import CurveClassifier
+
+from skhpo import HyperbandSearchCV
+from skhpo.exceptions import StorageMismatchError
+
+SPACE = {"a": (0.0, 1.0), "b": [1, 2, 3]}
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _search(storage, log=None, **kw):
+    kw.setdefault("max_iter", 27)
+    kw.setdefault("random_state", 0)
+    return HyperbandSearchCV(CurveClassifier(log=log), SPACE, storage=str(storage), **kw)
+
+
+def _epochs_logged(log):
+    if not os.path.exists(log):
+        return []
+    with open(log) as f:
+        return [line.split() for line in f]
+
+
+def test_a_finished_search_resumes_without_training(tmp_path, small_xy):
+    db, log = tmp_path / "run.db", tmp_path / "calls.log"
+    first = _search(db, log=str(log)).fit(*small_xy)
+    trained = len(_epochs_logged(log))
+    assert trained == 357
+    again = _search(db, log=str(log)).fit(*small_xy)
+    assert len(_epochs_logged(log)) == trained  # nothing retrained
+    assert again.cv_results_["params"] == first.cv_results_["params"]
+    np.testing.assert_array_equal(again.cv_results_["test_score"], first.cv_results_["test_score"])
+    np.testing.assert_array_equal(again.cv_results_["state"], first.cv_results_["state"])
+    assert again.best_index_ == first.best_index_
+    assert again.best_estimator_.n_calls_ == first.best_estimator_.n_calls_
+    assert len(again.history_) == len(first.history_)
+
+
+def test_verbose_and_callbacks_do_not_change_the_fingerprint(tmp_path, small_xy):
+    db = tmp_path / "run.db"
+    _search(db, max_iter=9).fit(*small_xy)
+    _search(db, max_iter=9, verbose=0, prefix="x").fit(*small_xy)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"max_iter": 9}, {"random_state": 1}, {"data": True}, {"aggressiveness": 2}],
+)
+def test_another_search_is_refused(tmp_path, small_xy, change):
+    db = tmp_path / "run.db"
+    _search(db, max_iter=3).fit(*small_xy)
+    X, y = small_xy
+    kw = {"max_iter": 3, **change}
+    if kw.pop("data", False):
+        X = X + 1
+    with pytest.raises(StorageMismatchError, match="holds another search"):
+        _search(db, **kw).fit(X, y)
+
+
+def test_unwritable_storage_is_a_clear_error(tmp_path, small_xy):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(ValueError, match="Cannot open or create the storage"):
+        _search(blocker / "run.db", max_iter=3).fit(*small_xy)
+    garbage = tmp_path / "garbage.db"
+    garbage.write_bytes(b"this is not an sqlite file" * 100)
+    with pytest.raises(ValueError, match="Cannot open or create the storage"):
+        _search(garbage, max_iter=3).fit(*small_xy)
+
+
+def test_storage_failures_are_recorded(tmp_path, small_xy):
+    from skhpo.exceptions import TrialFailedWarning
+
+    db = tmp_path / "run.db"
+    space = {"a": (0.0, 1.0), "fail": [None, "fit"]}
+    with pytest.warns(TrialFailedWarning):
+        first = HyperbandSearchCV(
+            CurveClassifier(), space, max_iter=9, random_state=0, storage=str(db)
+        ).fit(*small_xy)
+    with pytest.warns(TrialFailedWarning):
+        again = HyperbandSearchCV(
+            CurveClassifier(), space, max_iter=9, random_state=0, storage=str(db)
+        ).fit(*small_xy)
+    np.testing.assert_array_equal(again.cv_results_["state"], first.cv_results_["state"])
+    np.testing.assert_array_equal(again.cv_results_["error"], first.cv_results_["error"])
+
+
+SCRIPT = textwrap.dedent(
+    """
+    import sys
+    import numpy as np
+    sys.path.insert(0, {tests!r})
+    from fakes import CurveClassifier
+    from skhpo import HyperbandSearchCV
+    rng = np.random.RandomState(0)
+    X, y = rng.rand(120, 4), np.arange(120) % 3
+    search = HyperbandSearchCV(
+        CurveClassifier(sleep={sleep}, log={log!r}), {{"a": (0.0, 1.0), "b": [1, 2, 3]}},
+        max_iter=27, random_state=0, storage={db!r})
+    search.fit(X, y)
+    print("done", search.best_index_)
+    """
+)
+
+
+def _stored_epochs(db):
+    """Epochs of each trial's stored steps, by the trial's ``a``."""
+    import pickle
+
+    with sqlite3.connect(db) as con:
+        params = {i: pickle.loads(p)["a"] for i, p in con.execute("SELECT idx, params FROM trials")}
+        stored = {}
+        for i, rec in con.execute("SELECT idx, record FROM steps"):
+            stored[params[i]] = max(stored.get(params[i], 0), pickle.loads(rec)["epochs"])
+    return stored
+
+
+@pytest.mark.slow
+def test_sigkill_in_the_middle_then_resume(tmp_path, small_xy):
+    db, log = tmp_path / "run.db", tmp_path / "calls.log"
+    script = tmp_path / "run.py"
+    script.write_text(SCRIPT.format(tests=HERE, sleep=0.01, log=str(log), db=str(db)))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([os.path.dirname(HERE), HERE])}
+    proc = subprocess.Popen([sys.executable, str(script)], env=env)
+    deadline = time.time() + 60
+    # kill it once a good part of the work is stored (but not all)
+    while time.time() < deadline:
+        time.sleep(0.05)
+        if db.exists():
+            try:
+                with sqlite3.connect(db) as con:
+                    n = con.execute("SELECT COUNT(*) FROM steps").fetchone()[0]
+            except sqlite3.Error:
+                continue
+            if n >= 40:
+                break
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    stored = _stored_epochs(db)
+    assert 0 < sum(stored.values()) < 357
+    killed_pid = {line[0] for line in _epochs_logged(log)}
+    assert len(killed_pid) == 1
+
+    resumed = subprocess.run(
+        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    # after the resume, no stored (completed) rung was trained again
+    new_calls = [line for line in _epochs_logged(log) if line[0] not in killed_pid]
+    retrained = [c for c in new_calls if int(c[2]) <= stored.get(float(c[1]), 0)]
+    assert retrained == []
+    # and the search ends with the same trials as an uninterrupted one
+    X, y = np.random.RandomState(0).rand(120, 4), np.arange(120) % 3
+    clean = HyperbandSearchCV(CurveClassifier(), SPACE, max_iter=27, random_state=0).fit(X, y)
+    n_calls = len(_epochs_logged(log))
+    final = HyperbandSearchCV(
+        CurveClassifier(sleep=0.01, log=str(log)),
+        SPACE,
+        max_iter=27,
+        random_state=0,
+        storage=str(db),
+    ).fit(X, y)  # a third run, in this process: everything is stored
+    assert len(_epochs_logged(log)) == n_calls  # nothing trained
+    assert final.cv_results_["params"] == clean.cv_results_["params"]
+    np.testing.assert_array_equal(
+        final.cv_results_["partial_fit_calls"], clean.cv_results_["partial_fit_calls"]
+    )
+    np.testing.assert_array_equal(final.cv_results_["state"], clean.cv_results_["state"])
+    np.testing.assert_array_equal(final.cv_results_["test_score"], clean.cv_results_["test_score"])
+    assert final.best_index_ == clean.best_index_
