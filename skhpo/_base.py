@@ -81,6 +81,7 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
         "resources": [dict, None],
         "callbacks": [list, None],
         "storage": [str, os.PathLike, None],
+        "timeout": [Interval(Real, 0, None, closed="neither"), None],
     }
 
     # Constructor parameters that change how a search runs or reports, not its results:
@@ -177,6 +178,7 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
                 patience=self._patience(),
                 tol=float(self.tol),
                 checkpoint=storage is not None,
+                timeout=self.timeout,
             )
             outcome = run_search(
                 executor,
@@ -343,13 +345,16 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
                 "method. Use an estimator with partial_fit (a scikeras KerasClassifier or "
                 "KerasRegressor, SGDClassifier, MLPClassifier, ...)."
             )
+        known = set(self.estimator.get_params(deep=True))
         rng = np.random.RandomState(0)
         for subspace in space.subspaces:
             one = SearchSpace.from_params(subspace).sample_one(rng)
             for name, value in one.items():
-                try:
+                if name in known:
+                    continue  # a bad value fails its trial at build, with error_score
+                try:  # a name the estimator routes itself (scikeras' model__, fit__, ...)
                     clone(self.estimator).set_params(**{name: value})
-                except (ValueError, TypeError, AttributeError) as exc:
+                except Exception as exc:
                     raise ValueError(
                         f"Parameter {name!r} of the search space cannot be set on "
                         f"{type(self.estimator).__name__}: {exc}"

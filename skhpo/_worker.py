@@ -8,7 +8,11 @@ user's estimator already imported it.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import signal
 import sys
+import threading
 import time
 import traceback
 from collections import OrderedDict
@@ -21,6 +25,7 @@ from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 
 from ._promotion import should_stop_early
+from .exceptions import TrialTimeoutError
 
 __all__ = ["SearchData", "TrialSpec", "TrialState", "fit_epochs", "refit_task", "step_task"]
 
@@ -90,6 +95,7 @@ class SearchData:
     patience: int = 0
     tol: float = 1e-3
     checkpoint: bool = False  # send a pickled TrialState back with each record (storage)
+    timeout: float | None = None  # seconds a trial may spend training and scoring
     prep_cache: OrderedDict = field(default_factory=OrderedDict, repr=False)
 
     # How many times this process received a SearchData (diagnostics: the data of a
@@ -127,6 +133,7 @@ class TrialState:
     fit_params: dict
     epochs: int = 0
     scores: list = field(default_factory=list)
+    elapsed: float = 0.0  # seconds spent in this trial's tasks so far
 
 
 def _split_pipeline_params(estimator: Pipeline, params: dict) -> tuple[str, dict]:
@@ -214,27 +221,32 @@ def step_task(trial: TrialSpec | TrialState | tuple, data: SearchData, n_epochs:
     scores: list[tuple[int, float, float]] = []
     state: TrialState | None = None
     epochs_before = trial.epochs if isinstance(trial, TrialState) else 0
+    elapsed_before = trial.elapsed if isinstance(trial, TrialState) else 0.0
+    remaining = None if data.timeout is None else max(data.timeout - elapsed_before, 0.0)
     stopped = False
+    start = time.perf_counter()
     try:
-        t0 = time.perf_counter()
-        state = build_trial(trial, data) if isinstance(trial, TrialSpec) else trial
-        Xt_train, Xt_val = _transformed(state, data)
-        fit_time += time.perf_counter() - t0
-        chunks = [1] * n_epochs if data.patience else [n_epochs]
-        for chunk in chunks:
+        with _deadline(remaining, data.timeout):
             t0 = time.perf_counter()
-            fit_epochs(state.final, Xt_train, data.y_train, chunk, state.fit_params)
-            state.epochs += chunk
-            t1 = time.perf_counter()
-            score = _score(state, data, Xt_val)
-            t2 = time.perf_counter()
-            fit_time += t1 - t0
-            score_time += t2 - t1
-            state.scores.append(score)
-            scores.append((state.epochs, score, time.time()))
-            if data.patience and should_stop_early(state.scores, data.patience, data.tol):
-                stopped = True
-                break
+            state = build_trial(trial, data) if isinstance(trial, TrialSpec) else trial
+            Xt_train, Xt_val = _transformed(state, data)
+            fit_time += time.perf_counter() - t0
+            chunks = [1] * n_epochs if data.patience else [n_epochs]
+            for chunk in chunks:
+                t0 = time.perf_counter()
+                fit_epochs(state.final, Xt_train, data.y_train, chunk, state.fit_params)
+                state.epochs += chunk
+                t1 = time.perf_counter()
+                score = _score(state, data, Xt_val)
+                t2 = time.perf_counter()
+                fit_time += t1 - t0
+                score_time += t2 - t1
+                state.scores.append(score)
+                scores.append((state.epochs, score, time.time()))
+                if data.patience and should_stop_early(state.scores, data.patience, data.tol):
+                    stopped = True
+                    break
+        state.elapsed = elapsed_before + time.perf_counter() - start
         error = None
     except Exception as exc:
         if isinstance(data.error_score, str) and data.error_score == "raise":
@@ -254,6 +266,64 @@ def step_task(trial: TrialSpec | TrialState | tuple, data: SearchData, n_epochs:
         "stopped_early": stopped,
     }
     return state, record
+
+
+@contextlib.contextmanager
+def _deadline(seconds: float | None, timeout: float | None):
+    """Raise :class:`TrialTimeoutError` in this thread once ``seconds`` have passed.
+
+    In the main thread (the in-process executor) a ``SIGALRM`` timer interrupts even a
+    sleeping call; in another thread (a dask worker's) a watchdog raises the error
+    asynchronously, which takes effect at the next Python bytecode, so a C call that
+    never returns cannot be interrupted there.
+    """
+    if seconds is None:
+        yield
+        return
+    message = f"the trial exceeded timeout={timeout:g} s"
+    if seconds <= 0:
+        raise TrialTimeoutError(message)
+    if threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer"):
+
+        def alarm(signum, frame):
+            raise TrialTimeoutError(message)
+
+        previous = signal.signal(signal.SIGALRM, alarm)
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+        try:
+            yield
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+        return
+    tid = ctypes.c_ulong(threading.get_ident())
+    lock = threading.Lock()
+    over = threading.Event()
+    fired = []
+
+    def watchdog():
+        if not over.wait(seconds):
+            with lock:
+                if not over.is_set():
+                    fired.append(True)
+                    ctypes.pythonapi.PyThreadState_SetAsyncExc(tid, ctypes.py_object(_AsyncTimeout))
+
+    thread = threading.Thread(target=watchdog, name="skhpo-trial-timeout", daemon=True)
+    thread.start()
+    try:
+        yield
+    except _AsyncTimeout:
+        raise TrialTimeoutError(message) from None
+    finally:
+        with lock:
+            over.set()
+            if fired:  # a pending exception must not escape this block
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(tid, None)
+        thread.join()
+
+
+class _AsyncTimeout(Exception):
+    """Raised by the watchdog in the trial's thread; turned into TrialTimeoutError."""
 
 
 def _dumps(state: TrialState) -> bytes:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["SkhpoWarning", "StorageMismatchError", "TrialFailedWarning"]
+__all__ = ["SkhpoWarning", "StorageMismatchError", "TrialFailedWarning", "TrialTimeoutError"]
 
 
 class SkhpoWarning(UserWarning):
@@ -21,4 +21,11 @@ class StorageMismatchError(ValueError):
     """A search's ``storage`` file holds another search (other parameters or data).
 
     Delete the file, or give ``storage=`` another path, to start fresh.
+    """
+
+
+class TrialTimeoutError(Exception):
+    """A trial trained (and scored) longer than the search's ``timeout`` allows.
+
+    The trial is stopped and marked failed; the other trials go on.
     """

@@ -94,6 +94,10 @@ class HyperbandSearchCV(BaseEpochSearchCV):
         from their last stored rung. Another search's storage is an error
         (:class:`~skhpo.exceptions.StorageMismatchError`); delete the file to start
         fresh. Models are stored as pickles: a storage file is as trusted as code.
+    timeout : float, default=None
+        Seconds a trial may spend training and scoring, over all its rungs. A trial
+        over its limit is stopped and marked failed
+        (:class:`~skhpo.exceptions.TrialTimeoutError`), and the others go on.
 
     Attributes
     ----------
@@ -186,6 +190,7 @@ class HyperbandSearchCV(BaseEpochSearchCV):
         resources: dict | None = None,
         callbacks: list | None = None,
         storage: str | None = None,
+        timeout: float | None = None,
     ) -> None:
         self.estimator = estimator
         self.parameters = parameters
@@ -205,6 +210,7 @@ class HyperbandSearchCV(BaseEpochSearchCV):
         self.resources = resources
         self.callbacks = callbacks
         self.storage = storage
+        self.timeout = timeout
 
     def _brackets(self) -> list[Bracket]:
         return hyperband_brackets(self.max_iter, self.aggressiveness)

@@ -38,7 +38,7 @@ class SuccessiveHalvingSearchCV(BaseEpochSearchCV):
     aggressiveness : float, default=3
         Keep ``1 / aggressiveness`` of the models at each rung.
     test_size, patience, tol, random_state, scoring, verbose, prefix, error_score, refit, \
-asynchronous, scheduler, resources, callbacks, storage
+asynchronous, scheduler, resources, callbacks, storage, timeout
         As in :class:`~skhpo.HyperbandSearchCV`.
 
     Attributes
@@ -92,6 +92,7 @@ best_score_, best_index_, scorer_, n_splits_, multimetric_, search_stats_
         resources: dict | None = None,
         callbacks: list | None = None,
         storage: str | None = None,
+        timeout: float | None = None,
     ) -> None:
         self.estimator = estimator
         self.parameters = parameters
@@ -113,6 +114,7 @@ best_score_, best_index_, scorer_, n_splits_, multimetric_, search_stats_
         self.resources = resources
         self.callbacks = callbacks
         self.storage = storage
+        self.timeout = timeout
 
     def _max_epochs(self) -> int:
         r0 = self.n_initial_iter or 1

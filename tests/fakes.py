@@ -39,6 +39,9 @@ class CurveClassifier(ClassifierMixin, BaseEstimator):
             raise RuntimeError("boom in partial_fit")
         if self.fail == "memory":
             raise MemoryError("simulated out of memory")
+        if self.fail == "hang":
+            while True:  # a trial that never finishes
+                time.sleep(0.01)
         self.n_calls_ = getattr(self, "n_calls_", 0) + 1
         self.pids_ = getattr(self, "pids_", []) + [os.getpid()]
         if self.log is not None:  # one line per epoch trained: "pid a epoch"
@@ -63,6 +66,8 @@ class CurveClassifier(ClassifierMixin, BaseEstimator):
     def score(self, X, y):
         if self.fail == "score":
             raise ValueError("boom in score")
+        if self.fail == "score-hang":
+            time.sleep(3600)
         if self.fail == "nan":
             return float("nan")
         return self._quality()

@@ -175,3 +175,16 @@ def test_storage_on_the_cluster(client, small_xy, tmp_path):
     assert again.search_stats_["pids"] == []  # nothing ran on the workers
     np.testing.assert_array_equal(again.cv_results_["test_score"], first.cv_results_["test_score"])
     assert again.best_estimator_.n_calls_ == first.best_estimator_.n_calls_
+
+
+def test_a_hanging_trial_times_out_on_a_worker(client, small_xy):
+    from skhpo.exceptions import TrialFailedWarning
+
+    space = {"a": (0.0, 1.0), "fail": [None, None, "hang"]}
+    with pytest.warns(TrialFailedWarning):
+        search = _search(parameters=space, timeout=0.5).fit(*small_xy)
+    res = search.cv_results_
+    hung = np.array([p["fail"] == "hang" for p in res["params"]])
+    assert (res["state"][hung] == "failed").all()
+    assert all("TrialTimeoutError" in e for e in res["error"][hung])
+    assert set(res["state"][~hung]) <= {"completed", "pruned"}

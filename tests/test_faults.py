@@ -1,0 +1,115 @@
+"""Trial faults: each failing trial is recorded, the search completes, the others are intact."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from fakes import CurveClassifier
+from sklearn.base import BaseEstimator, ClassifierMixin
+
+from skhpo import HyperbandSearchCV
+from skhpo.exceptions import TrialFailedWarning
+
+
+class BadParam(ClassifierMixin, BaseEstimator):
+    """Raises when the search sets ``bad=True``: a failure at build time."""
+
+    def __init__(self, a=0.5, bad=False):
+        self.a = a
+        self.bad = bad
+
+    def set_params(self, **params):
+        if params.get("bad"):
+            raise RuntimeError("boom at build")
+        return super().set_params(**params)
+
+    def fit(self, X, y):
+        return self
+
+    def partial_fit(self, X, y, classes=None):
+        self.classes_ = classes
+        return self
+
+    def score(self, X, y):
+        return -abs(self.a - 0.3)
+
+
+def _run(space, estimator=None, **kw):
+    kw.setdefault("max_iter", 9)
+    kw.setdefault("random_state", 0)
+    est = CurveClassifier() if estimator is None else estimator
+    rng = np.random.RandomState(0)
+    X, y = rng.rand(90, 3), np.arange(90) % 3
+    clean_space = {k: v for k, v in space.items() if k not in ("fail", "bad")}
+    clean = HyperbandSearchCV(est, clean_space, **kw).fit(X, y) if clean_space else None
+    with pytest.warns(TrialFailedWarning):
+        search = HyperbandSearchCV(est, space, **kw).fit(X, y)
+    return search, clean
+
+
+# (name, space entry that makes some trials fail, error text)
+FAULTS = [
+    ("partial_fit raises", {"fail": [None, None, "fit"]}, "boom in partial_fit"),
+    ("scoring raises", {"fail": [None, None, "score"]}, "boom in score"),
+    ("out of memory", {"fail": [None, None, "memory"]}, "MemoryError"),
+    ("hangs in partial_fit", {"fail": [None, None, "hang"]}, "TrialTimeoutError"),
+    ("hangs in scoring", {"fail": [None, None, "score-hang"]}, "TrialTimeoutError"),
+]
+
+
+@pytest.mark.parametrize(("name", "fault", "text"), FAULTS, ids=[f[0] for f in FAULTS])
+def test_a_fault_fails_one_trial_and_nothing_else(name, fault, text):
+    space = {"a": (0.0, 1.0), **fault}
+    t0 = time.perf_counter()
+    search, _ = _run(space, timeout=0.5)
+    assert time.perf_counter() - t0 < 30
+    res = search.cv_results_
+    bad = np.array([p["fail"] is not None for p in res["params"]])
+    assert bad.any() and (~bad).any()
+    assert (res["state"][bad] == "failed").all()
+    assert all(text in e for e in res["error"][bad])
+    assert np.isnan(res["test_score"][bad]).all()
+    assert set(res["state"][~bad]) <= {"completed", "pruned"}
+    assert not np.isnan(res["test_score"][~bad]).any()
+    assert len(res["params"]) == 17  # every trial accounted for
+    assert res["params"][search.best_index_]["fail"] is None
+
+
+def test_a_fault_at_build_time():
+    space = {"a": (0.0, 1.0), "bad": [False, True]}
+    search, _ = _run(space, estimator=BadParam())
+    res = search.cv_results_
+    bad = np.array([p["bad"] for p in res["params"]])
+    assert (res["state"][bad] == "failed").all() and (res["partial_fit_calls"][bad] == 0).all()
+    assert all("boom at build" in e for e in res["error"][bad])
+    assert (res["state"][~bad] != "failed").all()
+
+
+def test_nan_scores_rank_last_and_are_not_promoted():
+    space = {"a": (0.0, 1.0), "fail": [None, "nan"]}
+    rng = np.random.RandomState(0)
+    X, y = rng.rand(90, 3), np.arange(90) % 3
+    search = HyperbandSearchCV(CurveClassifier(), space, max_iter=9, random_state=0).fit(X, y)
+    res = search.cv_results_
+    nan = np.array([p["fail"] == "nan" for p in res["params"]])
+    assert (res["rank_test_score"][nan] > res["rank_test_score"][~nan].max()).all()
+    assert (res["state"][nan] == "pruned").all()
+
+
+def test_timeout_counts_the_whole_trial():
+    # each epoch sleeps 0.05 s: a 0.3 s budget stops the 9-epoch trials, not the 1-epoch ones
+    rng = np.random.RandomState(0)
+    X, y = rng.rand(60, 3), np.arange(60) % 3
+    est = CurveClassifier(sleep=0.05)
+    with pytest.warns(TrialFailedWarning):
+        search = HyperbandSearchCV(
+            est, {"a": (0.0, 1.0)}, max_iter=9, random_state=0, timeout=0.3
+        ).fit(X, y)
+    res = search.cv_results_
+    failed = res["state"] == "failed"
+    assert failed.any() and (~failed).any()
+    assert all("exceeded timeout=0.3" in e for e in res["error"][failed])
+    # the 1-epoch first rung of bracket 2 fits in the budget
+    assert not failed[res["bracket"] == 2].all()
