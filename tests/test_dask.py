@@ -188,3 +188,23 @@ def test_a_hanging_trial_times_out_on_a_worker(client, small_xy):
     assert (res["state"][hung] == "failed").all()
     assert all("TrialTimeoutError" in e for e in res["error"][hung])
     assert set(res["state"][~hung]) <= {"completed", "pruned"}
+
+
+@pytest.mark.slow
+def test_a_thousand_trials_all_accounted_for(client, small_xy):
+    from skhpo import SuccessiveHalvingSearchCV
+
+    search = SuccessiveHalvingSearchCV(
+        CurveClassifier(),
+        {"a": (0.0, 1.0)},
+        n_initial_parameters=1000,
+        max_iter=27,
+        random_state=0,
+    ).fit(*small_xy)
+    res = search.cv_results_
+    assert len(res["params"]) == len(set(res["model_id"])) == 1000
+    assert set(res["state"]) == {"completed", "pruned"}
+    assert search.metadata_ == search.metadata
+    assert search.search_stats_["n_tasks"] == sum(
+        n for n, _ in search.metadata["brackets"][0]["rungs"]
+    )
