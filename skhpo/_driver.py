@@ -49,6 +49,9 @@ class SyncHalving:
     def rung_of(self, trial: int) -> int:
         return self.rung
 
+    def first_rung_done(self) -> bool:
+        return self.rung > 0 or len(self.results) == len(self.members) or not self.members
+
     def report(self, trial: int, score: float | None) -> tuple[list, list, list, list]:
         """A trial of the current rung is scored (``None``: it may not be promoted).
 
@@ -108,6 +111,9 @@ class AsyncHalving:
 
     def rung_of(self, trial: int) -> int:
         return self.level[trial]
+
+    def first_rung_done(self) -> bool:
+        return self.complete[0]
 
     def _expected(self, k: int) -> int | None:
         if k == 0:
@@ -182,7 +188,7 @@ class _Loop:
         data_ref: Any,
         estimator: Any,
         brackets: Sequence[Bracket],
-        params_per_bracket: Sequence[Sequence[dict]],
+        params_per_bracket: Sequence[Sequence[dict]] | None,
         *,
         eta: float,
         asynchronous: bool,
@@ -191,6 +197,7 @@ class _Loop:
         callbacks: Sequence[Any],
         context: Any,
         storage: Any,
+        sampler: Any = None,
     ) -> None:
         self.executor = executor
         self.data_ref = data_ref
@@ -200,21 +207,15 @@ class _Loop:
         self.callbacks = list(callbacks)
         self.context = context
         self.storage = storage
+        self.sampler = sampler
+        self.eta = eta
+        self.policy_class = AsyncHalving if asynchronous else SyncHalving
         self.trials: list[TrialRecord] = []
         self.policies: dict[int, SyncHalving | AsyncHalving] = {}
         self.policy_of: dict[int, SyncHalving | AsyncHalving] = {}
-        policy_class = AsyncHalving if asynchronous else SyncHalving
-        for bracket, params_list in zip(brackets, params_per_bracket, strict=True):
-            ids = []
-            for j, params in enumerate(params_list):
-                index = len(self.trials)
-                model_id = f"bracket={bracket.index}-{j}"
-                self.trials.append(TrialRecord(index, model_id, bracket.index, dict(params)))
-                ids.append(index)
-            policy = policy_class(bracket, ids, eta)
-            self.policies[bracket.index] = policy
-            for i in ids:
-                self.policy_of[i] = policy
+        self.brackets = list(brackets)
+        self.presampled = None if params_per_bracket is None else list(params_per_bracket)
+        self.stored_params = storage.stored_params() if storage is not None else {}
         self.history: list[dict] = []
         self.live: dict[int, Any] = {}  # trial -> step (or stored step) holding its state
         self.in_flight: dict[Any, tuple[int, int]] = {}  # step -> (trial, epochs before)
@@ -228,6 +229,54 @@ class _Loop:
         self.start = time.time()
 
     # -- actions --------------------------------------------------------------------------
+
+    def start_bracket(self) -> None:
+        """Create the next bracket's trials and submit its first rung.
+
+        Pre-sampled parameters are used as they are; otherwise the sampler is asked
+        now, after the scores so far were told to it (BOHB), except for trials a storage
+        already holds, whose stored parameters are reused.
+        """
+        k = len(self.policies)
+        bracket = self.brackets[k]
+        first = len(self.trials)
+        indices = range(first, first + bracket.n_models)
+        if self.presampled is not None:
+            params_list = self.presampled[k]
+        elif all(i in self.stored_params for i in indices):
+            params_list = [self.stored_params[i] for i in indices]
+        else:
+            params_list = self.sampler.ask(bracket.n_models)
+        new = []
+        for j, params in enumerate(params_list):
+            model_id = f"bracket={bracket.index}-{j}"
+            new.append(TrialRecord(first + j, model_id, bracket.index, dict(params)))
+        self.trials.extend(new)
+        if self.storage is not None:
+            self.storage.add_trials(new)
+        policy = self.policy_class(bracket, [t.index for t in new], self.eta)
+        self.policies[bracket.index] = policy
+        for t in new:
+            self.policy_of[t.index] = policy
+        if not self.replaying:
+            self.log(
+                "%sbracket=%s: %d models to %d epochs",
+                self.prefix,
+                bracket.index,
+                bracket.n_models,
+                bracket.rungs[0].epochs,
+            )
+        for i, target in policy.start():
+            self.submit(i, target, 0)
+
+    def _maybe_start_brackets(self) -> None:
+        """With a sampler, a bracket starts once the previous one scored its first rung."""
+        while len(self.policies) < len(self.brackets):
+            if self.presampled is None and self.policies:
+                last = list(self.policies.values())[-1]
+                if not last.first_rung_done():
+                    return
+            self.start_bracket()
 
     def submit(self, i: int, target: int, rung: int) -> None:
         trial = self.trials[i]
@@ -292,6 +341,8 @@ class _Loop:
             self.workers.add(record.get("worker"))
             self.pids.add(record.get("pid"))
         for epochs, score, wall in record["scores"]:
+            if self.sampler is not None:
+                self.sampler.tell(trial.params, score, budget=epochs)
             if not self.replaying:
                 for cb in self.callbacks:
                     cb.on_trial_scored(self.context, trial, epochs, score)
@@ -330,27 +381,17 @@ class _Loop:
                 self.log("%s%s", self.prefix, message)
         for j, target in to_submit:
             self.submit(j, target, policy.rung_of(j))
+        self._maybe_start_brackets()
 
     def run(self) -> SearchOutcome:
         try:
-            self.replaying = True
-            for policy in self.policies.values():
-                for i, target in policy.start():
-                    self.submit(i, target, 0)
+            self.replaying = self.storage is not None
+            self._maybe_start_brackets()
             if self.storage is not None:
                 self._replay()
-            self.replaying = False
-            for policy in self.policies.values():
-                bracket = policy.bracket
-                self.log(
-                    "%sbracket=%s: %d models to %d epochs",
-                    self.prefix,
-                    bracket.index,
-                    bracket.n_models,
-                    bracket.rungs[0].epochs,
-                )
-            for i, (target, rung) in sorted(self.wanted.items()):
-                self.submit(i, target, rung)
+                self.replaying = False
+                for i, (target, rung) in sorted(self.wanted.items()):
+                    self.submit(i, target, rung)
             for step in self.completed:
                 i, epochs_before = self.in_flight.pop(step)
                 self.handle(i, epochs_before, step.record(), step)
@@ -408,8 +449,14 @@ def run_search(
     callbacks: Sequence[Any] = (),
     context: Any = None,
     storage: Any = None,
+    sampler: Any = None,
 ) -> SearchOutcome:
     """Run every bracket to the end, brackets interleaved; rungs synchronous or ASHA.
+
+    ``params_per_bracket`` gives every trial's parameters up front, and all brackets
+    start at once; with ``params_per_bracket=None``, ``sampler`` (``ask``/``tell``) is
+    told every score and asked for a bracket's parameters when the bracket starts, once
+    the previous bracket has scored its first rung (BOHB).
 
     With ``storage``, the steps it holds are replayed first (nothing is retrained), the
     trials that were training restart from their checkpoints, and every new step is
@@ -428,9 +475,8 @@ def run_search(
         callbacks=callbacks,
         context=context,
         storage=storage,
+        sampler=sampler,
     )
-    if storage is not None:
-        storage.add_trials(loop.trials)
     return loop.run()
 
 

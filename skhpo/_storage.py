@@ -88,6 +88,11 @@ class SqliteStorage:
 
     # -- trials and steps ---------------------------------------------------------------
 
+    def stored_params(self) -> dict[int, dict]:
+        """The parameters of the trials recorded so far, by trial index."""
+        rows = self._db.execute("SELECT idx, params FROM trials")
+        return {idx: pickle.loads(params) for idx, params in rows}
+
     def add_trials(self, trials: list) -> None:
         """Record the trials' parameters (once; later calls check they are the same)."""
         stored = {
