@@ -6,20 +6,41 @@ mapping parameter names to:
 =====================================  ==============================================
 form                                   meaning
 =====================================  ==============================================
-``[v1, v2, ...]``                      :class:`Categorical`: uniform choice
+``[v1, v2, ...]`` (or array, range)    :class:`Categorical`: uniform choice
 a scipy.stats distribution             :class:`Distribution`: anything with ``rvs``
 ``(low, high)``, both ints             :class:`Integer` in ``[low, high]``
 ``(low, high)``, else                  :class:`Real` in ``[low, high]``
 ``(low, high, "log-uniform")``         the same, log-uniform (skopt style)
-``Real``, ``Integer``, ``Categorical``  as given (``log=True`` for a log prior)
+a :class:`Dimension`                   as given (``Real(1e-4, 1e-1, log=True)``)
 =====================================  ==============================================
 
+Sampling follows ``ParameterSampler``: each draw picks a subspace uniformly at random,
+then draws its parameters in sorted-name order from the same ``RandomState``. For spaces
+of lists and scipy.stats distributions the draws are those of ``ParameterSampler`` with
+the same seed, except that a space made only of lists is sampled with replacement here
+(``ParameterSampler`` then samples its grid without replacement). Values come back as
+plain Python objects: ``int``, ``float``, ``str``, ``bool`` or the category itself.
+
+A single subspace whose dimensions all have ``supports_unit`` maps to the unit cube
+``[0, 1] ** n_unit`` and back, for model-based samplers.
+
 Only numpy and scipy are imported here.
+
+Examples
+--------
+>>> space = SearchSpace.from_params({"lr": (1e-4, 1e-1, "log-uniform"), "units": (8, 64)})
+>>> space
+SearchSpace({'lr': Real(low=0.0001, high=0.1, log=True), 'units': Integer(low=8, high=64)})
+>>> space.sample(2, random_state=0) == space.sample(2, random_state=0)
+True
 """
 
 from __future__ import annotations
 
+import copy
 import math
+import sys
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from numbers import Integral
 from numbers import Real as RealNumber
@@ -30,350 +51,639 @@ import numpy as np
 __all__ = ["Categorical", "Dimension", "Distribution", "Integer", "Real", "SearchSpace"]
 
 _PRIORS = ("uniform", "log-uniform")
+_ACCEPTED = (
+    "to search a parameter, give a list of choices, a (low, high) or "
+    "(low, high, 'log-uniform') tuple, a scipy.stats distribution (anything with rvs), "
+    "or a Real, Integer, Categorical or Distribution"
+)
 
 
 def _python(value: Any) -> Any:
-    """numpy scalars to python scalars; everything else as is."""
-    return value.item() if isinstance(value, np.generic) else value
+    """Numpy scalars (and 0-d arrays) to python scalars; everything else as is."""
+    if isinstance(value, np.generic) or (isinstance(value, np.ndarray) and value.ndim == 0):
+        return value.item()
+    return value
 
 
-def _check_rng(random_state: Any) -> np.random.RandomState:
-    if random_state is None or isinstance(random_state, Integral):
-        return np.random.RandomState(random_state)
+def _is_number(x: Any) -> bool:
+    return isinstance(x, RealNumber) and not isinstance(x, bool | np.bool_)
+
+
+def _is_int(x: Any) -> bool:
+    return isinstance(x, Integral) and not isinstance(x, bool | np.bool_)
+
+
+def _check_random_state(random_state: Any) -> np.random.RandomState:
+    """As scikit-learn's ``check_random_state``: None, an int or a RandomState."""
+    if random_state is None:
+        return np.random.mtrand._rand
+    if _is_int(random_state):
+        return np.random.RandomState(int(random_state))
     if isinstance(random_state, np.random.RandomState):
         return random_state
-    raise ValueError(f"random_state must be None, an int or a RandomState, got {random_state!r}")
+    raise ValueError(
+        f"random_state must be None, an int or a numpy RandomState, got {random_state!r}"
+    )
 
 
-class Dimension:
-    """One searched parameter: how to draw it, and its place in the unit cube."""
+def _check_name(name: Any) -> str | None:
+    if name is not None and not isinstance(name, str):
+        raise ValueError(f"name must be a string or None, got {name!r}")
+    return name
+
+
+def _check_prior(log: Any, prior: Any) -> bool:
+    """Resolve ``log`` and the skopt-style ``prior`` into one boolean."""
+    if isinstance(log, str):  # skopt's positional prior: Real(1e-4, 1e-1, "log-uniform")
+        if prior is not None and prior != log:
+            raise ValueError(f"prior given twice, as {log!r} and as {prior!r}")
+        log, prior = False, log
+    if not isinstance(log, bool | np.bool_):
+        raise ValueError(f"log must be True or False, got {log!r}")
+    if prior is None:
+        return bool(log)
+    if not isinstance(prior, str) or prior not in _PRIORS:
+        raise ValueError(f"prior must be 'uniform' or 'log-uniform', got {prior!r}")
+    if log and prior == "uniform":
+        raise ValueError("log=True contradicts prior='uniform'; give only one of them")
+    return prior == "log-uniform"
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equality of category values: same type and equal (NaN equals NaN)."""
+    if a is b:
+        return True
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, float) and math.isnan(a) and math.isnan(b):
+        return True
+    return _loose_equal(a, b)
+
+
+def _loose_equal(a: Any, b: Any) -> bool:
+    try:
+        return bool(a == b)
+    except Exception:  # arrays, objects whose == raises or is not a truth value
+        return False
+
+
+class Dimension(ABC):
+    """One searched parameter: how to draw it, and its place in the unit cube.
+
+    Subclasses are value objects: they compare equal when they describe the same
+    distribution (the ``name`` is not compared).
+
+    Attributes
+    ----------
+    name : str or None
+        The parameter name; :meth:`SearchSpace.from_params` sets it to the dict key.
+    n_unit : int
+        The number of unit-cube coordinates (1, or one per category).
+    supports_unit : bool
+        Whether :meth:`to_unit` and :meth:`from_unit` are defined.
+    """
 
     name: str | None = None
     n_unit: int = 1
     supports_unit: bool = True
 
+    @abstractmethod
     def rvs(self, random_state: np.random.RandomState) -> Any:
-        """Draw one value (a python scalar or the category object)."""
-        raise NotImplementedError
+        """Draw one value: a python scalar or the category object itself."""
 
+    @abstractmethod
     def to_unit(self, value: Any) -> np.ndarray:
-        """Coordinates of ``value`` in ``[0, 1] ** n_unit``."""
-        raise NotImplementedError
+        """The coordinates of ``value`` in ``[0, 1] ** n_unit``, shape ``(n_unit,)``."""
 
+    @abstractmethod
     def from_unit(self, u: Any) -> Any:
         """The value at unit-cube coordinates ``u`` (clipped to ``[0, 1]``)."""
-        raise NotImplementedError
 
+    def _unit_input(self, u: Any) -> np.ndarray:
+        u = np.asarray(u, dtype=float).ravel()
+        if u.shape != (self.n_unit,):
+            raise ValueError(f"{self!r} takes {self.n_unit} unit-cube coordinate(s), got {u.size}")
+        if np.isnan(u).any():
+            raise ValueError(f"unit-cube coordinates must not be NaN, got {u.tolist()}")
+        return np.clip(u, 0.0, 1.0)
 
-def _check_prior(log: bool, prior: str | None) -> bool:
-    if prior is None:
-        return bool(log)
-    if prior not in _PRIORS:
-        raise ValueError(f"prior must be one of {_PRIORS}, got {prior!r}")
-    if log and prior == "uniform":
-        raise ValueError('log=True contradicts prior="uniform"')
-    return prior == "log-uniform"
-
-
-def _check_bound(value: Any, what: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, RealNumber) or not math.isfinite(value):
-        raise ValueError(f"{what} must be a finite number, got {value!r}")
+    def _number(self, value: Any) -> float:
+        if not _is_number(value) or math.isnan(value):
+            raise ValueError(f"{value!r} is not a number, so it is not a value of {self!r}")
+        return float(value)
 
 
 class _Numeric(Dimension):
-    _kind = ""
-
-    def __init__(self, low, high, log=False, *, prior=None, name=None):
-        _check_bound(low, "low")
-        _check_bound(high, "high")
-        self.log = _check_prior(log, prior)
-        self.low, self.high, self.name = _python(low), _python(high), name
-        if self.log and low <= 0:
-            raise ValueError(f"a log prior needs low > 0, got low={low!r}")
+    low: Any
+    high: Any
+    log: bool
+    _past_high = 0  # Integer: 1, so that high owns [high, high + 1)
 
     def __repr__(self) -> str:
         log = ", log=True" if self.log else ""
         return f"{type(self).__name__}(low={self.low!r}, high={self.high!r}{log})"
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and (self.low, self.high, self.log) == (
-            other.low,
-            other.high,
-            other.log,
-        )
+        if type(other) is not type(self):
+            return NotImplemented
+        return (self.low, self.high, self.log) == (other.low, other.high, other.log)
 
     def __hash__(self) -> int:
         return hash((type(self).__name__, self.low, self.high, self.log))
 
+    def _scale(self) -> tuple[float, float]:
+        """The ends of the sampling interval, on the log scale for a log prior."""
+        low, high = self.low, self.high + self._past_high
+        if self.log:
+            return math.log(low), math.log(high)
+        return float(low), float(high)
+
+    def _at(self, t: float) -> float:
+        """The point a fraction ``t`` of the way along the sampling interval."""
+        lo, hi = self._scale()
+        x = lo + t * (hi - lo)
+        return math.exp(x) if self.log else x
+
+    def _fraction(self, x: float) -> float:
+        lo, hi = self._scale()
+        t = ((math.log(x) if self.log else x) - lo) / (hi - lo)
+        return min(max(t, 0.0), 1.0)
+
 
 class Real(_Numeric):
-    """A real parameter in ``[low, high]``, uniform or log-uniform (``log=True``).
+    """A real parameter in ``[low, high]``, uniform or log-uniform.
 
-    ``prior="log-uniform"`` is accepted as in scikit-optimize.
+    Parameters
+    ----------
+    low, high : float
+        The bounds, finite, ``low < high``.
+    log : bool, default=False
+        Draw uniformly on the log scale (needs ``low > 0``). A string here is taken as
+        the ``prior``, so scikit-optimize's ``Real(1e-4, 1e-1, "log-uniform")`` works.
+    prior : {"uniform", "log-uniform"}, optional
+        scikit-optimize's spelling of ``log``; contradicting ``log`` is an error.
+    name : str, optional
+        The parameter name (set by :meth:`SearchSpace.from_params`).
+
+    Notes
+    -----
+    In the unit cube, ``u = (x - low) / (high - low)``, on the log scale when ``log``.
 
     Examples
     --------
     >>> import numpy as np
-    >>> lr = Real(1e-4, 1e-1, log=True)
+    >>> lr = Real(1e-4, 1e-1, prior="log-uniform")
+    >>> lr
+    Real(low=0.0001, high=0.1, log=True)
     >>> value = lr.rvs(np.random.RandomState(0))
-    >>> 1e-4 <= value <= 1e-1
-    True
-    >>> float(lr.to_unit(1e-2)[0])  # doctest: +ELLIPSIS
-    0.666...
+    >>> type(value).__name__, 1e-4 <= value <= 1e-1
+    ('float', True)
+    >>> lr.to_unit(1e-2).round(4).tolist()
+    [0.6667]
+    >>> round(lr.from_unit([0.5]), 6)
+    0.003162
     """
 
-    def __init__(self, low, high, log=False, *, prior=None, name=None):
-        super().__init__(low, high, log, prior=prior, name=name)
+    def __init__(
+        self,
+        low: float,
+        high: float,
+        log: bool = False,
+        *,
+        prior: str | None = None,
+        name: str | None = None,
+    ) -> None:
+        for bound, what in ((low, "low"), (high, "high")):
+            if not _is_number(bound) or not math.isfinite(bound):
+                raise ValueError(f"{what} must be a finite number, got {bound!r}")
+        self.log = _check_prior(log, prior)
+        self.low, self.high = float(low), float(high)
+        self.name = _check_name(name)
         if not self.low < self.high:
             raise ValueError(f"low ({self.low!r}) must be lower than high ({self.high!r})")
+        if not math.isfinite(self.high - self.low):
+            raise ValueError(
+                f"the range from {self.low!r} to {self.high!r} is too wide for a float"
+            )
+        if self.log and self.low <= 0:
+            raise ValueError(
+                f"a log-uniform prior needs low > 0, got low={self.low!r}; use a uniform prior "
+                "or a positive lower bound"
+            )
 
-    def _bounds(self) -> tuple[float, float]:
-        if self.log:
-            return math.log(self.low), math.log(self.high)
-        return float(self.low), float(self.high)
+    def _clip(self, x: float) -> float:
+        return float(min(max(x, self.low), self.high))
 
-    def rvs(self, random_state):
-        lo, hi = self._bounds()
-        x = random_state.uniform(lo, hi)
-        value = math.exp(x) if self.log else x
-        return float(min(max(value, self.low), self.high))
+    def rvs(self, random_state: np.random.RandomState) -> float:
+        """Draw one float in ``[low, high]``."""
+        return self._clip(self._at(random_state.uniform()))
 
-    def to_unit(self, value):
-        lo, hi = self._bounds()
-        x = math.log(value) if self.log else float(value)
-        return np.array([min(max((x - lo) / (hi - lo), 0.0), 1.0)])
+    def to_unit(self, value: float) -> np.ndarray:
+        """``[(value - low) / (high - low)]`` (log scale when ``log``), clipped."""
+        return np.array([self._fraction(self._clip(self._number(value)))])
 
-    def from_unit(self, u):
-        lo, hi = self._bounds()
-        x = lo + float(np.clip(np.ravel(u)[0], 0.0, 1.0)) * (hi - lo)
-        value = math.exp(x) if self.log else x
-        return float(min(max(value, self.low), self.high))
+    def from_unit(self, u: Any) -> float:
+        """The float at ``u`` (clipped to ``[0, 1]``)."""
+        return self._clip(self._at(float(self._unit_input(u)[0])))
 
 
 class Integer(_Numeric):
-    """An integer parameter in ``[low, high]`` (both included), optionally log-uniform.
+    """An integer parameter in ``[low, high]``, both included, uniform or log-uniform.
 
-    Log-uniform integers are drawn as ``floor(exp(uniform(log(low), log(high + 1))))``,
-    so each integer gets the mass of ``[k, k + 1)`` on the log scale.
+    Parameters
+    ----------
+    low, high : int
+        The bounds, included, ``low <= high`` (``low == high`` is a constant).
+    log : bool, default=False
+        Draw on the log scale (needs ``low > 0``): ``floor(exp(uniform(log(low),
+        log(high + 1))))`` clipped to ``[low, high]``, so each integer ``k`` gets the mass
+        of ``[k, k + 1)`` on the log scale. A string here is taken as the ``prior``.
+    prior : {"uniform", "log-uniform"}, optional
+        scikit-optimize's spelling of ``log``; contradicting ``log`` is an error.
+    name : str, optional
+        The parameter name (set by :meth:`SearchSpace.from_params`).
+
+    Notes
+    -----
+    In the unit cube each integer owns an interval of equal width:
+    ``u = (k - low + 0.5) / (high - low + 1)``; with ``log``, the interval
+    ``[log(k), log(k + 1))`` of ``[log(low), log(high + 1)]``, ``k`` at its middle.
+    :meth:`from_unit` floors and clips, so it inverts :meth:`to_unit`.
 
     Examples
     --------
     >>> import numpy as np
     >>> units = Integer(10, 100)
     >>> value = units.rvs(np.random.RandomState(0))
-    >>> isinstance(value, int) and 10 <= value <= 100
-    True
+    >>> type(value).__name__, 10 <= value <= 100
+    ('int', True)
+    >>> Integer(0, 1).to_unit(1).tolist()
+    [0.75]
     >>> units.from_unit(units.to_unit(42))
     42
+    >>> Integer(8, 512, log=True)
+    Integer(low=8, high=512, log=True)
     """
 
-    def __init__(self, low, high, log=False, *, prior=None, name=None):
-        for bound, what in ((low, "low"), (high, "high")):
-            if isinstance(bound, bool) or not isinstance(bound, Integral):
-                raise ValueError(f"{what} of an Integer must be an int, got {bound!r}")
-        super().__init__(low, high, log, prior=prior, name=name)
-        self.low, self.high = int(self.low), int(self.high)
-        if self.low > self.high:
-            raise ValueError(f"low ({self.low}) must not be greater than high ({self.high})")
+    _past_high = 1
 
-    def _bounds(self) -> tuple[float, float]:
-        if self.log:
-            return math.log(self.low), math.log(self.high + 1)
-        return float(self.low), float(self.high + 1)
+    def __init__(
+        self,
+        low: int,
+        high: int,
+        log: bool = False,
+        *,
+        prior: str | None = None,
+        name: str | None = None,
+    ) -> None:
+        for bound, what in ((low, "low"), (high, "high")):
+            if not _is_int(bound):
+                raise ValueError(
+                    f"{what} of an Integer must be an int, got {bound!r}; use Real for a "
+                    "range of floats"
+                )
+        self.log = _check_prior(log, prior)
+        self.low, self.high = int(low), int(high)
+        self.name = _check_name(name)
+        if self.low > self.high:
+            raise ValueError(f"low ({self.low!r}) must not be greater than high ({self.high!r})")
+        if self.log and self.low <= 0:
+            raise ValueError(
+                f"a log-uniform prior needs low > 0, got low={self.low!r}; use a uniform prior "
+                "or a positive lower bound"
+            )
 
     def _clip(self, x: float) -> int:
         return int(min(max(math.floor(x), self.low), self.high))
 
-    def rvs(self, random_state):
+    def rvs(self, random_state: np.random.RandomState) -> int:
+        """Draw one int in ``[low, high]``."""
         if not self.log:
             return int(random_state.randint(self.low, self.high + 1))
-        lo, hi = self._bounds()
-        return self._clip(math.exp(random_state.uniform(lo, hi)))
+        return self._clip(self._at(random_state.uniform()))
 
-    def to_unit(self, value):
-        lo, hi = self._bounds()
+    def to_unit(self, value: int) -> np.ndarray:
+        """The middle of the interval that ``value`` (rounded, clipped) owns."""
+        k = int(min(max(round(self._number(value)), self.low), self.high))
         if self.log:
-            x = (math.log(value) + math.log(value + 1)) / 2
+            mid = math.exp((math.log(k) + math.log(k + 1)) / 2)
         else:
-            x = value + 0.5
-        return np.array([min(max((x - lo) / (hi - lo), 0.0), 1.0)])
+            mid = k + 0.5
+        return np.array([self._fraction(mid)])
 
-    def from_unit(self, u):
-        lo, hi = self._bounds()
-        x = lo + float(np.clip(np.ravel(u)[0], 0.0, 1.0)) * (hi - lo)
-        return self._clip(math.exp(x) if self.log else x)
+    def from_unit(self, u: Any) -> int:
+        """The int whose interval holds ``u`` (clipped to ``[0, 1]``)."""
+        return self._clip(self._at(float(self._unit_input(u)[0])))
 
 
 class Categorical(Dimension):
-    """A choice among ``categories`` (any objects), uniform; one-hot in the unit cube.
+    """A uniform choice among ``categories``; one-hot in the unit cube.
+
+    Parameters
+    ----------
+    categories : sequence
+        The choices: a list, tuple, range or 1-d array of any objects (``None``,
+        booleans, strings, tuples, callables...). Numpy scalars become python scalars;
+        other objects are returned as they are, not copied.
+    name : str, optional
+        The parameter name (set by :meth:`SearchSpace.from_params`).
+
+    Notes
+    -----
+    Values are matched by type and equality, so ``True`` and ``1`` are different
+    categories. :meth:`from_unit` takes the argmax of its one-hot block.
 
     Examples
     --------
     >>> import numpy as np
-    >>> opt = Categorical(["adam", "rmsprop"])
-    >>> opt.rvs(np.random.RandomState(0)) in ("adam", "rmsprop")
+    >>> opt = Categorical(["adam", "rmsprop", None])
+    >>> opt.rvs(np.random.RandomState(0)) in ("adam", "rmsprop", None)
     True
     >>> opt.to_unit("rmsprop").tolist()
-    [0.0, 1.0]
+    [0.0, 1.0, 0.0]
+    >>> print(opt.from_unit([0.1, 0.3, 0.9]))
+    None
     """
 
-    def __init__(self, categories, *, name=None):
-        if isinstance(categories, str | bytes | Mapping) or not isinstance(
-            categories, Sequence | np.ndarray | range
+    def __init__(self, categories: Sequence[Any], *, name: str | None = None) -> None:
+        if isinstance(categories, set | frozenset):
+            raise ValueError(
+                f"categories must be a list of choices, got a set {categories!r}: a set has "
+                "no fixed order, so draws would not be reproducible; give a sorted list"
+            )
+        if (
+            isinstance(categories, str | bytes | Mapping)
+            or not isinstance(categories, Sequence | np.ndarray | range)
+            or (isinstance(categories, np.ndarray) and categories.ndim == 0)
         ):
-            raise ValueError(f"categories must be a list of choices, got {categories!r}")
-        self.categories = list(categories)
+            raise ValueError(
+                f"categories must be a list of choices, got {type(categories).__name__} "
+                f"{categories!r}; for a single fixed value give a one-element list"
+            )
+        self.categories = [_python(c) for c in categories]
         if not self.categories:
-            raise ValueError("categories must not be empty")
-        self.name = name
+            raise ValueError("the list of choices is empty; give at least one value")
+        self.name = _check_name(name)
         self.n_unit = len(self.categories)
 
     def __repr__(self) -> str:
         return f"Categorical({self.categories!r})"
 
     def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Categorical) or len(other.categories) != len(self.categories):
-            return False
-        return all(_same(a, b) for a, b in zip(self.categories, other.categories, strict=True))
+        if not isinstance(other, Categorical):
+            return NotImplemented
+        return len(other.categories) == len(self.categories) and all(
+            _same(a, b) for a, b in zip(self.categories, other.categories, strict=True)
+        )
 
     def __hash__(self) -> int:
         return hash(("Categorical", len(self.categories)))
 
-    def rvs(self, random_state):
-        return _python(self.categories[random_state.randint(len(self.categories))])
+    def rvs(self, random_state: np.random.RandomState) -> Any:
+        """Draw one of the categories, uniformly; the object itself."""
+        return self.categories[random_state.randint(len(self.categories))]
 
-    def _index(self, value: Any) -> int:
+    def index(self, value: Any) -> int:
+        """The position of ``value`` among the categories.
+
+        Same type and equal first, then equal only (so ``1.0`` finds ``1``).
+        """
+        value = _python(value)
         for i, c in enumerate(self.categories):
             if _same(c, value):
                 return i
+        for i, c in enumerate(self.categories):
+            if _loose_equal(c, value):
+                return i
         raise ValueError(f"{value!r} is not one of the categories {self.categories!r}")
 
-    def to_unit(self, value):
+    def to_unit(self, value: Any) -> np.ndarray:
+        """The one-hot vector of ``value``."""
         u = np.zeros(self.n_unit)
-        u[self._index(value)] = 1.0
+        u[self.index(value)] = 1.0
         return u
 
-    def from_unit(self, u):
-        return _python(self.categories[int(np.argmax(np.ravel(u)[: self.n_unit]))])
+    def from_unit(self, u: Any) -> Any:
+        """The category with the largest coordinate (the first one on ties)."""
+        return self.categories[int(np.argmax(self._unit_input(u)))]
 
 
-def _same(a: Any, b: Any) -> bool:
-    if a is b:
-        return True
-    try:
-        return bool(type(a) is type(b) and a == b)
-    except (TypeError, ValueError):
+def _describe(dist: Any) -> str:
+    """``loguniform(0.0001, 0.1)`` for a frozen scipy.stats distribution, else repr."""
+    inner = getattr(dist, "dist", None)
+    name = getattr(inner, "name", None)
+    args, kwds = getattr(dist, "args", None), getattr(dist, "kwds", None)
+    if isinstance(name, str) and isinstance(args, tuple) and isinstance(kwds, dict):
+        parts = [repr(_python(a)) for a in args]
+        parts += [f"{k}={_python(v)!r}" for k, v in kwds.items()]
+        return f"{name}({', '.join(parts)})"
+    return repr(dist)
+
+
+def _needs_shapes(dist: Any) -> bool:
+    """An unfrozen scipy.stats distribution with shape parameters (``loguniform``)."""
+    stats = sys.modules.get("scipy.stats")
+    generic = () if stats is None else (stats.rv_continuous, stats.rv_discrete)
+    return isinstance(dist, generic) and getattr(dist, "numargs", 0) > 0
+
+
+def _is_discrete(dist: Any) -> bool:
+    stats = sys.modules.get("scipy.stats")  # a scipy distribution means scipy.stats is loaded
+    if stats is None:
         return False
+    return isinstance(getattr(dist, "dist", dist), stats.rv_discrete)
 
 
 class Distribution(Dimension):
     """Any object with ``rvs(random_state=...)``, such as a frozen scipy.stats distribution.
 
-    Its unit-cube mapping uses the distribution's ``cdf`` and ``ppf`` when it has them.
+    Parameters
+    ----------
+    dist : object
+        Drawn with ``dist.rvs(random_state=rng)``; numpy scalars become python scalars.
+    name : str, optional
+        The parameter name (set by :meth:`SearchSpace.from_params`).
+
+    Notes
+    -----
+    The unit-cube mapping uses ``dist.cdf`` and ``dist.ppf`` when the object has both
+    (``supports_unit`` is then True). For a discrete scipy.stats distribution, a value
+    ``k`` maps to the middle of ``[cdf(k - 1), cdf(k)]`` and :meth:`from_unit` returns an
+    int. Two Distributions are equal only when they wrap the same object.
 
     Examples
     --------
     >>> import numpy as np
     >>> from scipy.stats import loguniform
     >>> lr = Distribution(loguniform(1e-4, 1e-1))
-    >>> 1e-4 <= lr.rvs(np.random.RandomState(0)) <= 1e-1
-    True
-    >>> round(lr.from_unit(lr.to_unit(1e-3)), 6)
+    >>> lr
+    Distribution(loguniform(0.0001, 0.1))
+    >>> value = lr.rvs(np.random.RandomState(0))
+    >>> type(value).__name__, 1e-4 <= value <= 1e-1
+    ('float', True)
+    >>> round(lr.from_unit(lr.to_unit(1e-3)), 9)
     0.001
     """
 
-    def __init__(self, dist, *, name=None):
-        if not callable(getattr(dist, "rvs", None)):
-            raise TypeError(f"{dist!r} has no rvs method: it is not a distribution")
+    def __init__(self, dist: Any, *, name: str | None = None) -> None:
+        if isinstance(dist, type) or not callable(getattr(dist, "rvs", None)):
+            raise TypeError(
+                f"{dist!r} has no rvs method, so it is not a distribution; give a "
+                "scipy.stats distribution such as loguniform(1e-4, 1e-1), or any object "
+                "with rvs(random_state=...)"
+            )
+        if _needs_shapes(dist):
+            raise ValueError(
+                f"the scipy.stats distribution {dist.name!r} is given without its shape "
+                f"parameters; freeze it with them, as in {dist.name}({dist.shapes})"
+            )
         self.dist = dist
-        self.name = name
+        self.name = _check_name(name)
         self.supports_unit = callable(getattr(dist, "cdf", None)) and callable(
             getattr(dist, "ppf", None)
         )
+        self._discrete = _is_discrete(dist)
 
     def __repr__(self) -> str:
-        return f"Distribution({self.dist!r})"
+        return f"Distribution({_describe(self.dist)})"
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Distribution) and other.dist is self.dist
+        if not isinstance(other, Distribution):
+            return NotImplemented
+        return other.dist is self.dist
 
     def __hash__(self) -> int:
-        return id(self.dist)
+        return hash(("Distribution", id(self.dist)))
 
-    def rvs(self, random_state):
-        return _python(np.asarray(self.dist.rvs(random_state=random_state)).reshape(-1)[0])
+    def rvs(self, random_state: np.random.RandomState) -> Any:
+        """One draw of ``dist.rvs(random_state=random_state)``, as a python scalar."""
+        return _python(self.dist.rvs(random_state=random_state))
 
     def _need_unit(self) -> None:
         if not self.supports_unit:
             raise TypeError(
-                f"{self.dist!r} has no cdf/ppf, so it cannot be mapped to the unit cube; "
-                "use Real, Integer, Categorical or a scipy.stats distribution"
+                f"{self!r} has no cdf and ppf, so it cannot be mapped to the unit cube "
+                "(as model-based samplers need); use Real, Integer, Categorical or a "
+                "scipy.stats distribution"
             )
 
-    def to_unit(self, value):
+    def to_unit(self, value: Any) -> np.ndarray:
+        """``[cdf(value)]`` (the middle of the step of ``value`` when discrete)."""
         self._need_unit()
-        return np.array([float(np.clip(self.dist.cdf(value), 0.0, 1.0))])
+        if self._discrete:
+            k = math.floor(self._number(value))
+            u = (float(self.dist.cdf(k - 1)) + float(self.dist.cdf(k))) / 2
+        else:
+            u = float(self.dist.cdf(value))
+        return np.array([min(max(u, 0.0), 1.0)])
 
-    def from_unit(self, u):
+    def from_unit(self, u: Any) -> Any:
+        """``ppf(u)``, ``u`` clipped to ``[1e-12, 1 - 1e-12]`` to stay finite."""
         self._need_unit()
-        q = float(np.clip(np.ravel(u)[0], 1e-12, 1 - 1e-12))
-        return _python(self.dist.ppf(q))
-
-
-def _is_number(x: Any) -> bool:
-    return isinstance(x, RealNumber) and not isinstance(x, bool)
-
-
-def _is_int(x: Any) -> bool:
-    return isinstance(x, Integral) and not isinstance(x, bool)
-
-
-def _dimension(name: str, spec: Any) -> Dimension:
-    """Convert one entry of a user's space; errors name the parameter."""
-    where = f"Parameter {name!r}: "
-    try:
-        if isinstance(spec, Dimension):
-            return spec
-        if isinstance(spec, tuple):
-            return _from_tuple(spec)
-        if callable(getattr(spec, "rvs", None)):
-            return Distribution(spec)
-        if isinstance(spec, list | np.ndarray | range):
-            if len(spec) == 0:
-                raise ValueError("the list of choices is empty")
-            return Categorical(spec)
-    except (ValueError, TypeError) as exc:
-        raise ValueError(where + str(exc)) from exc
-    raise ValueError(
-        where + f"{spec!r} is not a search dimension; give a list of choices, a "
-        "(low, high) or (low, high, 'log-uniform') tuple, a scipy.stats distribution, or "
-        "Real/Integer/Categorical"
-    )
+        q = min(max(float(self._unit_input(u)[0]), 1e-12), 1 - 1e-12)
+        value = _python(self.dist.ppf(q))
+        if self._discrete and isinstance(value, float) and math.isfinite(value):
+            return int(value)
+        return value
 
 
 def _from_tuple(spec: tuple) -> Dimension:
     if len(spec) not in (2, 3):
         raise ValueError(
-            f"a range is (low, high) or (low, high, prior), got a tuple of {len(spec)}; "
-            "use a list for a choice among values"
+            f"a range is (low, high) or (low, high, prior), got a tuple of {len(spec)} "
+            f"{spec!r}; use a list for a choice among values"
         )
     low, high = spec[0], spec[1]
     if not (_is_number(low) and _is_number(high)):
         raise ValueError(
-            f"the bounds of {spec!r} must be numbers; use a list for a choice among values"
+            f"the bounds of the range {spec!r} must be numbers; use a list for a choice "
+            "among values"
         )
     prior = spec[2] if len(spec) == 3 else "uniform"
-    if prior not in _PRIORS:
-        raise ValueError(f"the prior must be one of {_PRIORS}, got {prior!r}")
+    if not isinstance(prior, str) or prior not in _PRIORS:
+        raise ValueError(
+            f"the third entry of the range {spec!r} is the prior, 'uniform' or "
+            f"'log-uniform', got {prior!r}; use a list for a choice among values"
+        )
     if _is_int(low) and _is_int(high):
-        if low >= high:
-            raise ValueError(f"low ({low!r}) must be lower than high ({high!r})")
         return Integer(low, high, prior=prior)
     return Real(low, high, prior=prior)
 
 
+def _dimension(name: str, spec: Any) -> Dimension:
+    """Convert one entry of a user's space; errors name the parameter."""
+    try:
+        if isinstance(spec, Dimension):
+            if spec.name == name:
+                return spec
+            named = copy.copy(spec)  # the same object may serve several parameters
+            named.name = name
+            return named
+        if isinstance(spec, type):
+            raise ValueError(
+                f"the class {spec.__name__} is not a search dimension; give an instance, "
+                "such as Real(0.0, 1.0) or scipy.stats.loguniform(1e-4, 1e-1)"
+            )
+        if isinstance(spec, tuple):
+            dim = _from_tuple(spec)
+        elif callable(getattr(spec, "rvs", None)):
+            dim = Distribution(spec)
+        elif isinstance(spec, set | frozenset):
+            dim = Categorical(spec)  # raises, explaining why a set will not do
+        elif isinstance(spec, np.ndarray | range) or (
+            isinstance(spec, Sequence) and not isinstance(spec, str | bytes)
+        ):
+            dim = Categorical(spec)
+        else:
+            hint = f" (for a fixed value, a one-element list [{spec!r}])"
+            if isinstance(spec, Mapping) or not isinstance(spec, str | int | float | bool):
+                hint = ""
+            raise ValueError(
+                f"{type(spec).__name__} {spec!r} is not a search dimension; {_ACCEPTED}{hint}"
+            )
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"Parameter {name!r}: {exc}") from exc
+    dim.name = name
+    return dim
+
+
+def _subspace(k: int, sub: Any, many: bool) -> dict[str, Dimension]:
+    where = f"Entry {k} of the search space list" if many else "The search space"
+    if not isinstance(sub, Mapping):
+        raise ValueError(
+            f"{where} must be a dict of parameter names to what to search, got "
+            f"{type(sub).__name__} {sub!r}"
+        )
+    if not sub:
+        raise ValueError(
+            f"{where} is empty: give at least one parameter, such as "
+            "{'alpha': (1e-5, 1e-1, 'log-uniform')}"
+        )
+    for name in sub:
+        if not isinstance(name, str):
+            raise ValueError(
+                f"Parameter {name!r}: parameter names must be strings, as set_params takes "
+                f"them, got {type(name).__name__} {name!r}"
+            )
+    return {name: _dimension(name, sub[name]) for name in sorted(sub)}
+
+
 class SearchSpace:
     """One or more subspaces (dicts of :class:`Dimension`) to sample parameters from.
+
+    Build one with :meth:`from_params`, from the forms listed in :mod:`skhpo.space`.
+
+    Parameters
+    ----------
+    subspaces : list of dict
+        Parameter names mapped to dimensions (or anything :meth:`from_params` converts).
+
+    Attributes
+    ----------
+    subspaces : list of dict of str to Dimension
+        One dict per subspace, in sorted-name order.
+    names : list of str
+        The sorted union of the parameter names of all subspaces.
 
     Examples
     --------
@@ -387,87 +697,183 @@ class SearchSpace:
     (3, ['dropout', 'lr', 'units'])
     >>> space.sample(3, random_state=0) == params
     True
+    >>> space.n_unit  # dropout, lr, and two one-hot coordinates for units
+    4
+    >>> space.from_unit(space.to_unit(params[0])) == params[0]
+    True
     """
 
-    def __init__(self, subspaces: list[dict[str, Dimension]]) -> None:
-        self.subspaces = subspaces
-        self.names = sorted({n for sub in subspaces for n in sub})
+    def __init__(self, subspaces: Sequence[Mapping[str, Any]]) -> None:
+        if not isinstance(subspaces, list | tuple):
+            raise ValueError(
+                f"subspaces must be a list of dicts, got {type(subspaces).__name__}; use "
+                "SearchSpace.from_params for a single dict"
+            )
+        if not subspaces:
+            raise ValueError(
+                "The search space is an empty list of dicts; give at least one dict of "
+                "parameter names to what to search"
+            )
+        many = len(subspaces) > 1
+        self.subspaces = [_subspace(k, sub, many) for k, sub in enumerate(subspaces)]
+        self.names = sorted({n for sub in self.subspaces for n in sub})
 
     @classmethod
     def from_params(cls, params: Any) -> SearchSpace:
-        """Build a space from a dict, a list of dicts, or return a SearchSpace as is."""
+        """Build a space from a dict or a list of dicts; a SearchSpace is returned as is.
+
+        Parameters
+        ----------
+        params : dict, list of dict or SearchSpace
+            Parameter names mapped to a list of choices, a ``(low, high)`` or
+            ``(low, high, prior)`` tuple, a distribution with ``rvs``, or a
+            :class:`Dimension`.
+
+        Returns
+        -------
+        SearchSpace
+
+        Raises
+        ------
+        ValueError
+            For a malformed space; the message names the parameter.
+        """
         if isinstance(params, SearchSpace):
             return params
         if isinstance(params, Mapping):
-            params = [params]
-        elif not isinstance(params, list):
-            raise ValueError(
-                f"The search space must be a dict or a list of dicts, got {type(params).__name__}"
-            )
-        if not params:
-            raise ValueError("The search space is an empty list; give at least one dict")
-        subspaces = []
-        for k, sub in enumerate(params):
-            if not isinstance(sub, Mapping):
-                raise ValueError(
-                    f"Entry {k} of the search space list is a {type(sub).__name__}, not a dict"
-                )
-            if not sub:
-                raise ValueError("The search space is empty: give at least one parameter")
-            dims = {}
-            for name in sorted(sub, key=str):
-                if not isinstance(name, str):
-                    raise ValueError(f"Parameter names must be strings, got {name!r}")
-                dim = _dimension(name, sub[name])
-                dim.name = name
-                dims[name] = dim
-            subspaces.append(dims)
-        return cls(subspaces)
+            return cls([params])
+        if isinstance(params, list):
+            return cls(params)
+        raise ValueError(
+            f"The search space must be a dict or a list of dicts, got a "
+            f"{type(params).__name__}: {params!r}"
+        )
 
     def __len__(self) -> int:
         return len(self.subspaces)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SearchSpace):
+            return NotImplemented
+        return self.subspaces == other.subspaces
+
+    __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
         parts = [
             "{" + ", ".join(f"{n!r}: {d!r}" for n, d in sub.items()) + "}" for sub in self.subspaces
         ]
-        return f"SearchSpace([{', '.join(parts)}])"
+        inner = parts[0] if len(parts) == 1 else "[" + ", ".join(parts) + "]"
+        return f"SearchSpace({inner})"
 
-    def sample_one(self, rng: np.random.RandomState) -> dict:
-        """One parameter dict: a subspace at random, then each dimension by name."""
-        sub = (
-            self.subspaces[rng.randint(len(self.subspaces))] if len(self) > 1 else self.subspaces[0]
-        )
-        return {name: dim.rvs(rng) for name, dim in sub.items()}
+    def sample_one(self, rng: np.random.RandomState) -> dict[str, Any]:
+        """One parameter dict: a subspace uniformly at random, then each name in order.
 
-    def sample(self, n: int, random_state: Any = None) -> list[dict]:
-        """``n`` parameter dicts; the same ``random_state`` gives the same list."""
-        rng = _check_rng(random_state)
-        return [self.sample_one(rng) for _ in range(n)]
+        Parameters
+        ----------
+        rng : numpy.random.RandomState
+            Consumed as scikit-learn's ``ParameterSampler`` consumes it.
+
+        Returns
+        -------
+        dict
+            Parameter names to plain python values.
+        """
+        sub = self.subspaces[rng.randint(len(self.subspaces))]
+        out = {}
+        for name, dim in sub.items():
+            try:
+                out[name] = dim.rvs(rng)
+            except Exception as exc:
+                raise ValueError(
+                    f"Parameter {name!r}: drawing from {dim!r} failed: {type(exc).__name__}: {exc}"
+                ) from exc
+        return out
+
+    def sample(self, n: int, random_state: Any = None) -> list[dict[str, Any]]:
+        """``n`` parameter dicts; the same ``random_state`` gives the same list.
+
+        Parameters
+        ----------
+        n : int
+            How many, ``n >= 0``.
+        random_state : None, int or numpy.random.RandomState
+            As in scikit-learn: None uses numpy's global random state; a RandomState is
+            consumed.
+
+        Returns
+        -------
+        list of dict
+        """
+        if not _is_int(n) or n < 0:
+            raise ValueError(f"n must be a non-negative int, got {n!r}")
+        rng = _check_random_state(random_state)
+        return [self.sample_one(rng) for _ in range(int(n))]
 
     def _single(self) -> dict[str, Dimension]:
         if len(self.subspaces) != 1:
-            raise ValueError("The unit-cube mapping needs a single subspace, not a list of dicts")
+            raise ValueError(
+                f"The unit-cube mapping is defined for a single subspace, and this space is "
+                f"a list of {len(self.subspaces)} dicts with different parameters; search "
+                "them separately, or use random sampling"
+            )
         sub = self.subspaces[0]
         for name, dim in sub.items():
             if not dim.supports_unit:
-                raise TypeError(f"Parameter {name!r}: {dim!r} cannot be mapped to the unit cube")
+                raise TypeError(
+                    f"Parameter {name!r}: {dim!r} has no cdf and ppf, so it cannot be mapped "
+                    "to the unit cube; use Real, Integer, Categorical or a scipy.stats "
+                    "distribution"
+                )
         return sub
 
     @property
     def n_unit(self) -> int:
-        """Number of unit-cube coordinates (one-hot categoricals count one each)."""
+        """The number of unit-cube coordinates (a categorical counts one per category)."""
         return sum(d.n_unit for d in self._single().values())
 
     def to_unit(self, params: Mapping[str, Any]) -> np.ndarray:
-        """The unit-cube point of a parameter dict."""
-        return np.concatenate([d.to_unit(params[n]) for n, d in self._single().items()])
+        """The unit-cube point of a parameter dict, coordinates in sorted-name order.
 
-    def from_unit(self, u: Any) -> dict:
-        """The parameter dict at a unit-cube point."""
+        Parameters
+        ----------
+        params : dict
+            A value for every parameter of the space (other keys are ignored).
+
+        Returns
+        -------
+        ndarray of shape (n_unit,)
+        """
+        sub = self._single()
+        missing = [n for n in sub if n not in params]
+        if missing:
+            raise ValueError(f"to_unit needs a value for every parameter; missing {missing}")
+        parts = []
+        for name, dim in sub.items():
+            try:
+                parts.append(dim.to_unit(params[name]))
+            except ValueError as exc:
+                raise ValueError(f"Parameter {name!r}: {exc}") from exc
+        return np.concatenate(parts)
+
+    def from_unit(self, u: Any) -> dict[str, Any]:
+        """The parameter dict at a unit-cube point (coordinates clipped to ``[0, 1]``).
+
+        Parameters
+        ----------
+        u : array-like of shape (n_unit,)
+
+        Returns
+        -------
+        dict
+        """
+        sub = self._single()
         u = np.asarray(u, dtype=float).ravel()
+        n_unit = sum(d.n_unit for d in sub.values())
+        if u.shape != (n_unit,):
+            raise ValueError(f"This space has {n_unit} unit-cube coordinates, got {u.size}")
         out, k = {}, 0
-        for name, dim in self._single().items():
+        for name, dim in sub.items():
             out[name] = dim.from_unit(u[k : k + dim.n_unit])
             k += dim.n_unit
         return out
