@@ -167,6 +167,27 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
         for cb in callbacks:
             cb.on_search_begin(self, plan_metadata(brackets))
         try:
+            self._execute(
+                executor,
+                storage,
+                callbacks,
+                brackets,
+                per_bracket,
+                worker_scorer,
+                (X, y, validation_data, X_train, y_train, X_val, y_val, fit_params, all_fit_params),
+            )
+        except BaseException as exc:
+            for cb in callbacks:
+                cb.on_search_error(self, exc)
+            raise
+        for cb in callbacks:
+            cb.on_search_end(self)
+        return self
+
+    def _execute(self, executor, storage, callbacks, brackets, per_bracket, worker_scorer, data):
+        """Run the search on ``executor``; set the fitted attributes."""
+        X, y, validation_data, X_train, y_train, X_val, y_val, fit_params, all_fit_params = data
+        try:
             data = SearchData(
                 X_train,
                 y_train,
@@ -217,9 +238,6 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
             executor.close()
             if storage is not None:
                 storage.close()
-        for cb in callbacks:
-            cb.on_search_end(self)
-        return self
 
     def _open_storage(self, X, y, validation_data, fit_params):
         """The search's storage, bound to this search's parameters and data, or None."""
@@ -240,6 +258,15 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
             storage.close()
             raise
         return storage
+
+    def results_frame(self):
+        """The trials as a pandas DataFrame, best first.
+
+        See :func:`skhpo.results.results_frame`.
+        """
+        from .results import results_frame
+
+        return results_frame(self)
 
     def _callbacks(self) -> list:
         callbacks = list(self.callbacks or [])

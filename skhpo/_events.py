@@ -28,6 +28,9 @@ class SearchCallback:
     def on_search_end(self, search: Any) -> None:
         """After the search; ``search.cv_results_`` and ``best_*`` are set."""
 
+    def on_search_error(self, search: Any, error: BaseException) -> None:
+        """``fit`` is raising ``error`` (an interrupt, ``error_score="raise"``, ...)."""
+
 
 class ProgressBar(SearchCallback):
     """A tqdm bar of epochs trained / planned, with the best score and running trials."""
@@ -61,6 +64,9 @@ class ProgressBar(SearchCallback):
     def on_search_end(self, search):
         if self._bar is not None:
             self._bar.close()
+
+    def on_search_error(self, search, error):
+        self.on_search_end(search)
 
 
 class LoggingCallback(SearchCallback):

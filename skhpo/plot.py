@@ -1,0 +1,557 @@
+"""Plots of a search: learning curves, scores per parameter, the Hyperband plan.
+
+Each function returns a matplotlib :class:`~matplotlib.figure.Figure` made with
+``pyplot`` (so ``plt.show()`` shows it and ``fig.savefig(...)`` saves it; close it with
+``plt.close(fig)`` when drawing many). matplotlib is imported only when a function is
+called: install it with ``pip install 'skhpo[plot]'``.
+
+- :func:`plot_learning_curves`: validation score against epochs, one line per trial.
+- :func:`plot_parameter_scores`: each trial's final score against each parameter.
+- :func:`plot_plan`: the brackets and rungs of the plan, before or after fitting.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from numbers import Real
+from typing import Any
+
+from sklearn.exceptions import NotFittedError
+
+__all__ = ["plot_learning_curves", "plot_parameter_scores", "plot_plan"]
+
+
+def _pyplot():
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        raise ImportError(
+            "skhpo.plot needs matplotlib: pip install 'skhpo[plot]' (or pip install matplotlib)"
+        ) from exc
+    return plt
+
+
+def _fitted(search: Any, attr: str, what: str) -> Any:
+    value = getattr(search, attr, None)
+    if value is None:
+        if hasattr(search, "fit") and not hasattr(search, "cv_results_"):
+            raise NotFittedError(
+                f"This {type(search).__name__} instance is not fitted yet: call fit before {what}."
+            )
+        raise TypeError(
+            f"{what} needs a fitted search with {attr} (HyperbandSearchCV, "
+            f"SuccessiveHalvingSearchCV); {type(search).__name__} has none"
+        )
+    return value
+
+
+def _bracket_colors(brackets: Sequence[int]) -> dict[int, Any]:
+    from matplotlib import colormaps
+
+    cmap = colormaps["tab10"]
+    return {b: cmap(k % 10) for k, b in enumerate(brackets)}
+
+
+def _epoch_ticks(ax: Any, ticks: Sequence[int]) -> None:
+    from matplotlib.ticker import NullFormatter, NullLocator, ScalarFormatter
+
+    ax.set_xscale("log")
+    ticks = sorted(set(int(t) for t in ticks if t > 0))
+    if ticks:
+        ax.set_xticks(ticks)
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.xaxis.set_minor_formatter(NullFormatter())
+
+
+def _robust_ylim(ax: Any, scores: Sequence[float]) -> int:
+    """Zoom the y axis on the bulk of the scores; return how many fall below it.
+
+    A few diverged trials (scores far below the rest) would squash every other line into
+    a band at the top: the axis starts below the 10th percentile by the spread of the top
+    90%, and the points below are counted in a note.
+    """
+    import numpy as np
+
+    values = np.asarray([s for s in scores if np.isfinite(s)], dtype=float)
+    if len(values) < 5:
+        return 0
+    low, high = float(np.percentile(values, 10)), float(values.max())
+    spread = high - low
+    if spread <= 0:
+        return 0
+    bottom = low - spread
+    if values.min() >= bottom:
+        return 0
+    ax.set_ylim(bottom, high + 0.08 * spread)
+    hidden = int(np.sum(values < bottom))
+    ax.annotate(
+        f"{hidden} score{'s' if hidden > 1 else ''} below {bottom:.3g} not shown",
+        (0.01, 0.01),
+        xycoords="axes fraction",
+        fontsize="x-small",
+        color="dimgrey",
+    )
+    return hidden
+
+
+def _score_label(search: Any) -> str:
+    scoring = getattr(search, "scoring", None)
+    name = scoring if isinstance(scoring, str) else "score"
+    return f"validation {name}"
+
+
+def plot_learning_curves(search: Any, ax: Any = None) -> Any:
+    """Validation score against epochs, one line per trial, coloured by bracket.
+
+    Trials that were promoted past their bracket's first rung, or trained to
+    ``max_iter``, are drawn thick; trials stopped at their first rung thin. The best
+    trial (``best_index_``) is drawn in black with a star at its last score.
+
+    Parameters
+    ----------
+    search : fitted HyperbandSearchCV or SuccessiveHalvingSearchCV
+        A search with ``model_history_``.
+    ax : matplotlib Axes, default=None
+        Where to draw; a new figure when None.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure. Its axes hold one line per trial, in ``cv_results_`` order, each
+        labelled with the trial's ``model_id``.
+
+    Raises
+    ------
+    sklearn.exceptions.NotFittedError
+        If the search is not fitted.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.linear_model import SGDClassifier
+    >>> from skhpo import HyperbandSearchCV
+    >>> from skhpo.plot import plot_learning_curves
+    >>> X, y = load_digits(return_X_y=True)
+    >>> search = HyperbandSearchCV(
+    ...     SGDClassifier(random_state=0), {"alpha": (1e-5, 1e-1, "log-uniform")},
+    ...     max_iter=9, random_state=0).fit(X[:500] / 16, y[:500])
+    >>> fig = plot_learning_curves(search)
+    >>> len(fig.axes[0].lines) == len(search.cv_results_["params"])
+    True
+    """
+    what = "plotting its learning curves"
+    history = _fitted(search, "model_history_", what)
+    results = search.cv_results_
+    plt = _pyplot()
+    from matplotlib.lines import Line2D
+
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(8, 5), layout="constrained")
+    else:
+        fig = ax.figure
+    meta = getattr(search, "metadata_", None) or {}
+    planned = {b["bracket"]: b for b in meta.get("brackets", [])}
+    brackets = list(planned) or sorted({int(b) for b in results["bracket"]}, reverse=True)
+    colors = _bracket_colors(brackets)
+    max_iter = getattr(search, "max_iter", None)
+    first_rung: dict[int, int] = {}
+    for b in brackets:
+        rungs = planned.get(b, {}).get("rungs")
+        if rungs:
+            first_rung[b] = int(rungs[0][1])
+        else:
+            epochs = [h["partial_fit_calls"] for h in _history_of_bracket(history, b)]
+            first_rung[b] = min(epochs) if epochs else 0
+    best = getattr(search, "best_index_", None)
+    ticks: set[int] = {int(r[1]) for b in planned.values() for r in b.get("rungs", [])}
+    n_models = {b: 0 for b in brackets}
+    for i, model_id in enumerate(results["model_id"]):
+        records = history.get(model_id, [])
+        bracket = int(results["bracket"][i])
+        n_models[bracket] = n_models.get(bracket, 0) + 1
+        epochs = [int(h["partial_fit_calls"]) for h in records]
+        scores = [float(h["score"]) for h in records]
+        if not planned:
+            ticks.update(epochs)
+        trained = int(results["partial_fit_calls"][i])
+        thick = trained > first_rung.get(bracket, 0) or (
+            max_iter is not None and trained >= int(max_iter)
+        )
+        style = {"linewidth": 2.0, "alpha": 0.9} if thick else {"linewidth": 0.8, "alpha": 0.5}
+        color = colors.get(bracket, "grey")
+        zorder = 3 if thick else 2
+        if i == best:
+            color, style, zorder = "black", {"linewidth": 2.8, "alpha": 1.0}, 5
+        ax.plot(
+            epochs,
+            scores,
+            marker="o",
+            markersize=3,
+            color=color,
+            label=str(model_id),
+            gid=str(model_id),
+            zorder=zorder,
+            **style,
+        )
+    if best is not None:
+        records = [h for h in history.get(results["model_id"][best], [])]
+        finite = [h for h in records if not math.isnan(float(h["score"]))]
+        if finite:
+            last = finite[-1]
+            ax.scatter(
+                [last["partial_fit_calls"]],
+                [last["score"]],
+                marker="*",
+                s=220,
+                color="gold",
+                edgecolor="black",
+                zorder=6,
+            )
+    _epoch_ticks(ax, ticks)
+    _robust_ylim(ax, [float(h["score"]) for records in history.values() for h in records])
+    ax.set_xlabel("epochs (partial_fit calls)")
+    ax.set_ylabel(_score_label(search))
+    ax.grid(True, alpha=0.3)
+    ax.set_title(f"Learning curves of {len(results['model_id'])} trials")
+    handles = [
+        Line2D([], [], color=colors[b], linewidth=2, label=f"bracket {b} ({n_models[b]} models)")
+        for b in brackets
+        if n_models.get(b)
+    ]
+    handles.append(
+        Line2D([], [], color="grey", linewidth=0.8, label="stopped at its first rung (thin)")
+    )
+    handles.append(
+        Line2D([], [], color="grey", linewidth=2.0, label="promoted, or trained max_iter (thick)")
+    )
+    if best is not None:
+        handles.append(
+            Line2D(
+                [],
+                [],
+                color="black",
+                linewidth=2.8,
+                marker="*",
+                markersize=12,
+                markerfacecolor="gold",
+                label=f"best: {results['model_id'][best]} ({float(search.best_score_):.4g})",
+            )
+        )
+    ax.legend(handles=handles, loc="lower right", fontsize="small", framealpha=0.9)
+    return fig
+
+
+def _history_of_bracket(history: dict, bracket: int) -> list[dict]:
+    return [h for records in history.values() for h in records if h["bracket"] == bracket]
+
+
+# -- parameters ----------------------------------------------------------------------------
+
+
+def _space_hints(search: Any) -> tuple[dict[str, bool], dict[str, list]]:
+    """What the search space says: log scale or not per parameter, categories' order."""
+    log: dict[str, bool] = {}
+    order: dict[str, list] = {}
+    parameters = getattr(search, "parameters", None)
+    if parameters is None:  # BayesSearchCV
+        parameters = getattr(search, "search_spaces", None)
+    if parameters is None:
+        return log, order
+    try:
+        from .space import Categorical, Distribution, Integer, Real, SearchSpace
+
+        space = SearchSpace.from_params(parameters)
+    except Exception:  # a space we cannot read: fall back to the values
+        return log, order
+    for sub in space.subspaces:
+        for name, dim in sub.items():
+            if isinstance(dim, Real | Integer):
+                log[name] = log.get(name, False) or bool(dim.log)
+            elif isinstance(dim, Distribution):
+                dist = getattr(dim.dist, "dist", None)
+                if getattr(dist, "name", "") in ("loguniform", "reciprocal"):
+                    log[name] = True
+            elif isinstance(dim, Categorical):
+                order.setdefault(name, []).extend(dim.categories)
+    return log, order
+
+
+def _looks_log(x: Any) -> bool:
+    """Positive values over more than two decades, most of them in the low decades."""
+    import numpy as np
+
+    if not len(x) or x.min() <= 0:
+        return False
+    return bool(x.max() / x.min() > 100 and np.median(x) < 0.1 * x.max())
+
+
+def _is_numeric(values: list) -> bool:
+    return all(isinstance(v, Real) and not isinstance(v, bool) for v in values)
+
+
+def _category_key(value: Any) -> tuple:
+    return (type(value).__name__, str(value))
+
+
+def plot_parameter_scores(search: Any, params: str | Sequence[str] | None = None) -> Any:
+    """Each trial's final score against each parameter's value, one subplot a parameter.
+
+    Numeric parameters get a numeric x axis, logarithmic when the search space samples
+    them on a log scale (``Real(..., log=True)``, ``"log-uniform"``,
+    ``scipy.stats.loguniform``), or, when the space does not say, when their values span
+    more than two decades with most of them in the low decades. Other parameters
+    (strings, booleans, None, objects) get one column per value, in the space's order,
+    the points spread sideways. Points are coloured by the epochs the trial trained (so
+    a pruned trial's low score reads as such), and the best trial is a star. Trials
+    without a score (failed, NaN) are left out, and counted in the figure's title.
+
+    Parameters
+    ----------
+    search : fitted search
+        Any search with ``cv_results_``.
+    params : str or list of str, default=None
+        The parameters to plot; all when None.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure: one axes per parameter, labelled ``param:<name>`` (``ax.get_label()``),
+        and a colour bar when epochs are known.
+
+    Raises
+    ------
+    sklearn.exceptions.NotFittedError
+        If the search is not fitted.
+    ValueError
+        If a name in ``params`` is not a parameter of the search.
+    """
+    what = "plotting its parameter scores"
+    results = _fitted(search, "cv_results_", what)
+    all_params = results["params"]
+    names = sorted({k for p in all_params for k in p})
+    if params is None:
+        chosen = names
+    else:
+        chosen = [params] if isinstance(params, str) else list(params)
+        unknown = [p for p in chosen if p not in names]
+        if unknown:
+            raise ValueError(f"Not parameters of the search: {unknown}; its parameters are {names}")
+    if not chosen:
+        raise ValueError("The search has no parameters to plot")
+    plt = _pyplot()
+    import numpy as np
+    from matplotlib.colors import LogNorm, Normalize
+    from matplotlib.ticker import NullLocator
+
+    scores = np.asarray(
+        results["mean_test_score"] if "mean_test_score" in results else results["test_score"],
+        dtype=float,
+    )
+    epochs = results.get("partial_fit_calls")
+    epochs = None if epochs is None else np.asarray(epochs, dtype=float)
+    best = getattr(search, "best_index_", None)
+    declared_log, order = _space_hints(search)
+
+    ncols = min(3, len(chosen))
+    nrows = math.ceil(len(chosen) / ncols)
+    fig, axes = plt.subplots(
+        nrows,
+        ncols,
+        figsize=(4.2 * ncols + 1.2, 3.4 * nrows),
+        squeeze=False,
+        sharey=True,
+        layout="constrained",
+    )
+    flat = list(axes.ravel())
+    for extra in flat[len(chosen) :]:
+        extra.remove()
+    norm = None
+    if epochs is not None and len(epochs):
+        lo, hi = float(np.min(epochs)), float(np.max(epochs))
+        lo = max(lo, 1.0)
+        hi = max(hi, lo + 1e-9)
+        norm = LogNorm(lo, hi) if hi / lo >= 3 else Normalize(lo - 0.5, hi + 0.5)
+    rng = np.random.RandomState(0)
+    mappable = None
+    for k, (name, ax) in enumerate(zip(chosen, flat, strict=False)):
+        ax.set_label(f"param:{name}")
+        rows = [
+            i for i, p in enumerate(all_params) if name in p and not math.isnan(float(scores[i]))
+        ]
+        values = [all_params[i][name] for i in rows]
+        values = [v.item() if hasattr(v, "item") and np.ndim(v) == 0 else v for v in values]
+        y = scores[rows]
+        c = None if epochs is None else np.clip(epochs[rows], 1, None)
+        numeric = bool(values) and _is_numeric(values)
+        if numeric:
+            x = np.asarray(values, dtype=float)
+            log = declared_log.get(name)
+            if len(x) and x.min() > 0 and (log or (log is None and _looks_log(x))):
+                ax.set_xscale("log")
+        else:
+            cats, seen = [], set()
+            for v in order.get(name, []) + sorted(values, key=_category_key):
+                if _category_key(v) not in seen:
+                    seen.add(_category_key(v))
+                    cats.append(v)
+            position = {_category_key(v): j for j, v in enumerate(cats)}
+            x = np.array([position[_category_key(v)] for v in values], dtype=float)
+            x = x + rng.uniform(-0.18, 0.18, size=len(x))
+            ax.set_xticks(range(len(cats)))
+            ax.set_xticklabels([_short(v) for v in cats], rotation=30 if len(cats) > 4 else 0)
+            ax.set_xlim(-0.6, len(cats) - 0.4)
+        mappable = ax.scatter(
+            x,
+            y,
+            c=c,
+            cmap="viridis" if c is not None else None,
+            norm=norm if c is not None else None,
+            s=22,
+            alpha=0.85,
+            edgecolor="none",
+            color=None if c is not None else "tab:blue",
+        )
+        if best is not None and best in rows:
+            j = rows.index(best)
+            ax.scatter([x[j]], [y[j]], marker="*", s=200, color="red", edgecolor="black", zorder=5)
+        ax.set_xlabel(name)
+        if k % ncols == 0:
+            ax.set_ylabel(f"final {_score_label(search)}")
+        ax.grid(True, alpha=0.3)
+    finite = scores[np.isfinite(scores)]
+    left_out = len(scores) - len(finite)
+    if left_out:
+        fig.suptitle(
+            f"{left_out} trial{'s' if left_out > 1 else ''} without a score (failed or NaN) "
+            "not shown",
+            fontsize="small",
+        )
+    if len(finite):
+        _robust_ylim(flat[0], finite)  # the axes share y
+    if epochs is not None and mappable is not None:
+        from matplotlib.ticker import ScalarFormatter
+
+        bar = fig.colorbar(mappable, ax=flat[: len(chosen)], shrink=0.8, aspect=30)
+        bar.set_label("epochs trained")
+        levels = sorted({int(e) for e in epochs if e >= 1})
+        if len(levels) <= 8:
+            bar.set_ticks(levels)
+            bar.ax.yaxis.set_major_formatter(ScalarFormatter())
+            bar.ax.yaxis.set_minor_locator(NullLocator())
+    return fig
+
+
+def _short(value: Any, width: int = 18) -> str:
+    text = str(value)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+# -- the plan ------------------------------------------------------------------------------
+
+
+def plot_plan(search_or_metadata: Any) -> Any:
+    """The plan of a Hyperband search: per bracket, the models trained to each rung.
+
+    One axes per bracket. Each rung is a bar from the previous rung's epochs to its own,
+    as high as the number of models trained to it, so that a bar's area is the epochs
+    that rung costs (promoted models resume) and a bracket's area its share of the
+    budget. Works before fitting: it reads ``search.metadata``.
+
+    Parameters
+    ----------
+    search_or_metadata : search or dict
+        A :class:`~skhpo.HyperbandSearchCV` or :class:`~skhpo.SuccessiveHalvingSearchCV`
+        (fitted or not), or its ``metadata`` / ``metadata_`` dict.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure: one axes per bracket (labelled ``bracket:<s>``), one bar per rung.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from sklearn.linear_model import SGDClassifier
+    >>> from skhpo import HyperbandSearchCV
+    >>> from skhpo.plot import plot_plan
+    >>> search = HyperbandSearchCV(SGDClassifier(), {"alpha": [1e-4, 1e-3]}, max_iter=27)
+    >>> fig = plot_plan(search)  # before fit
+    >>> [len(ax.patches) for ax in fig.axes]  # rungs per bracket
+    [4, 3, 2, 1]
+    """
+    if isinstance(search_or_metadata, dict):
+        meta = search_or_metadata
+        name = "Hyperband"
+    else:
+        meta = search_or_metadata.metadata
+        name = type(search_or_metadata).__name__
+    brackets = meta.get("brackets") if isinstance(meta, dict) else None
+    if not brackets:
+        raise ValueError("plot_plan needs a search or its metadata dict, with 'brackets'")
+    plt = _pyplot()
+
+    colors = _bracket_colors([b["bracket"] for b in brackets])
+    n = len(brackets)
+    ncols = n if n <= 4 else math.ceil(n / 2)
+    nrows = math.ceil(n / ncols)
+    fig, axes = plt.subplots(
+        nrows,
+        ncols,
+        figsize=(3.6 * ncols + 0.6, 3.2 * nrows + 0.4),
+        squeeze=False,
+        sharex=True,
+        sharey=True,
+        layout="constrained",
+    )
+    flat = list(axes.ravel())
+    for extra in flat[n:]:
+        extra.remove()
+    max_epochs = max(int(r[1]) for b in brackets for r in b["rungs"])
+    max_models = max(int(r[0]) for b in brackets for r in b["rungs"])
+    for k, (bracket, ax) in enumerate(zip(brackets, flat, strict=False)):
+        ax.set_label(f"bracket:{bracket['bracket']}")
+        before = 0
+        for n_models, epochs in bracket["rungs"]:
+            width = int(epochs) - before
+            ax.bar(
+                before,
+                int(n_models),
+                width=width,
+                align="edge",
+                color=colors[bracket["bracket"]],
+                alpha=0.75,
+                edgecolor="black",
+                linewidth=0.6,
+            )
+            ax.annotate(
+                f"{n_models}×{epochs}",
+                (before + width / 2, int(n_models)),
+                xytext=(0, 2),
+                textcoords="offset points",
+                ha="center",
+                va="bottom",
+                fontsize="small",
+            )
+            before = int(epochs)
+        ax.set_title(
+            f"bracket {bracket['bracket']}: {bracket['n_models']} models, "
+            f"{bracket['partial_fit_calls']} epochs",
+            fontsize="medium",
+        )
+        ax.set_xlim(-0.03 * max_epochs, max_epochs * 1.03)
+        ax.set_ylim(0, max_models * 1.18)
+        ax.grid(True, axis="y", alpha=0.3)
+        if k % ncols == 0:
+            ax.set_ylabel("models")
+        ax.set_xlabel("epochs")
+        ax.xaxis.set_tick_params(labelbottom=True)
+    fig.suptitle(
+        f"{name} plan: {meta['n_models']} models, {meta['partial_fit_calls']} epochs "
+        "(bar area = epochs)"
+    )
+    return fig
