@@ -117,13 +117,14 @@ best_score_, best_index_, scorer_, n_splits_, multimetric_, search_stats_
         self.timeout = timeout
 
     def _max_epochs(self) -> int:
+        """Where the halving ends: one model left, or ``max_iter`` epochs if sooner."""
         r0 = self.n_initial_iter or 1
-        if self.max_iter is not None:
-            return max(int(self.max_iter), r0)
         epochs, n = r0, int(self.n_initial_parameters)
         while n // self.aggressiveness >= 1:
             n = int(n // self.aggressiveness)
             epochs = int(round(epochs * self.aggressiveness))
+        if self.max_iter is not None:
+            return max(min(int(self.max_iter), epochs), r0)
         return epochs
 
     def _brackets(self) -> list[Bracket]:
