@@ -1,14 +1,20 @@
-# The README's two commands: `make demo` and `make test`. Both set up .venv first.
+# The README's two commands are `make demo` and `make test`; both set up .venv first.
+# Portable GNU make, recipes for /bin/sh.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.skhpo-installed
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
+LINT_PATHS := skhpo tests examples docs/conf.py $(wildcard bench)
 
+# Quiet TensorFlow's C++ start-up logging.
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
 .PHONY: setup demo test bench docs lint format clean
 
+# Create the venv if missing and install skhpo with every extra, once: the stamp is
+# remade only when the packaging files change.
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml setup.py
@@ -23,19 +29,27 @@ demo: setup
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# The canonical benchmark; BENCH_ARGS="--repeats 1 --no-keras-tuner", say.
 bench: setup
-	cd bench && ../$(PY) overhead.py && ../$(PY) asha_utilisation.py
+	@if [ -f bench/run.py ]; then \
+		echo "$(PY) bench/run.py $(BENCH_ARGS)"; \
+		$(PY) bench/run.py $(BENCH_ARGS); \
+	else \
+		echo "bench/run.py does not exist yet"; \
+	fi
 
 docs: setup
 	$(PY) -m sphinx -W --keep-going -b html docs docs/_build/html
 
 lint: setup
-	$(PY) -m ruff check skhpo tests examples bench docs/conf.py
-	$(PY) -m ruff format --check skhpo tests examples bench docs/conf.py
+	$(PY) -m ruff check $(LINT_PATHS)
+	$(PY) -m ruff format --check $(LINT_PATHS)
 
 format: setup
-	$(PY) -m ruff format skhpo tests examples bench docs/conf.py
-	$(PY) -m ruff check --fix skhpo tests examples bench docs/conf.py
+	$(PY) -m ruff format $(LINT_PATHS)
+	$(PY) -m ruff check --fix $(LINT_PATHS)
 
 clean:
-	rm -rf docs/_build docs/generated build dist *.egg-info bench/results
+	rm -rf docs/_build docs/generated build dist skhpo.egg-info examples/output \
+		.pytest_cache .ruff_cache .mypy_cache .coverage
+	find $(wildcard skhpo tests examples docs bench) -name __pycache__ -type d -prune -exec rm -rf {} +
