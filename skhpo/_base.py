@@ -82,6 +82,8 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
         "callbacks": [list, None],
         "storage": [str, os.PathLike, None],
         "timeout": [Interval(Real, 0, None, closed="neither"), None],
+        "sampler": [StrOptions({"random", "bayes"})],
+        "sampler_kwargs": [dict, None],
     }
 
     # Constructor parameters that change how a search runs or reports, not its results:
@@ -143,12 +145,7 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
             X, y, validation_data, fit_params
         )
         rng = check_random_state(self.random_state)
-        n_models = sum(b.n_models for b in brackets)
-        sampled = space.sample(n_models, rng)
-        per_bracket, k = [], 0
-        for bracket in brackets:
-            per_bracket.append(sampled[k : k + bracket.n_models])
-            k += bracket.n_models
+        sampler, per_bracket = self._sampler(space, brackets, rng)
 
         final = _final_step(self.estimator)
         worker_scorer = check_scoring(final, scoring=self.scoring)
@@ -172,7 +169,7 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
                 storage,
                 callbacks,
                 brackets,
-                per_bracket,
+                (sampler, per_bracket),
                 worker_scorer,
                 (X, y, validation_data, X_train, y_train, X_val, y_val, fit_params, all_fit_params),
             )
@@ -184,8 +181,12 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
             cb.on_search_end(self)
         return self
 
-    def _execute(self, executor, storage, callbacks, brackets, per_bracket, worker_scorer, data):
-        """Run the search on ``executor``; set the fitted attributes."""
+    def _execute(self, executor, storage, callbacks, brackets, draws, worker_scorer, data):
+        """Run the search on ``executor``; set the fitted attributes.
+
+        ``draws`` is ``(sampler, parameters per bracket)``, one of them None.
+        """
+        sampler, per_bracket = draws
         X, y, validation_data, X_train, y_train, X_val, y_val, fit_params, all_fit_params = data
         try:
             data = SearchData(
@@ -214,6 +215,7 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
                 callbacks=callbacks,
                 context=self,
                 storage=storage,
+                sampler=sampler,
             )
             self._store_results(outcome, brackets)
             if outcome.best_index is None:
@@ -258,6 +260,35 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
             storage.close()
             raise
         return storage
+
+    def _sampler(self, space: SearchSpace, brackets: list[Bracket], rng) -> tuple:
+        """``(sampler, None)`` for model-based sampling, else ``(None, parameters)``."""
+        if self.sampler == "random":
+            if self.sampler_kwargs:
+                raise ValueError("sampler_kwargs is only used with sampler='bayes'")
+            sampled = space.sample(sum(b.n_models for b in brackets), rng)
+            per_bracket, k = [], 0
+            for bracket in brackets:
+                per_bracket.append(sampled[k : k + bracket.n_models])
+                k += bracket.n_models
+            return None, per_bracket
+        from .samplers import GPSampler
+
+        try:
+            n_unit = space.n_unit
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"sampler='bayes' needs a search space it can model: {exc}") from exc
+        kwargs = {
+            "n_initial_points": 0,
+            "min_points_in_model": n_unit + 1,
+            "random_fraction": 1 / 3,
+            **(self.sampler_kwargs or {}),
+        }
+        kwargs["random_state"] = rng.randint(np.iinfo(np.int32).max)
+        try:
+            return GPSampler(space, **kwargs), None
+        except TypeError as exc:
+            raise ValueError(f"sampler_kwargs: {exc}") from exc
 
     def results_frame(self):
         """The trials as a pandas DataFrame, best first.

@@ -98,6 +98,17 @@ class HyperbandSearchCV(BaseEpochSearchCV):
         Seconds a trial may spend training and scoring, over all its rungs. A trial
         over its limit is stopped and marked failed
         (:class:`~skhpo.exceptions.TrialTimeoutError`), and the others go on.
+    sampler : {"random", "bayes"}, default="random"
+        How configurations are drawn. ``"random"`` samples every trial up front from
+        the space, and all brackets start at once. ``"bayes"`` is BOHB (Falkner et al.,
+        2018): the brackets start one after another, each once the previous one has
+        scored its first rung, and draw their configurations from a
+        :class:`~skhpo.samplers.GPSampler` fitted on the scores of the largest budget
+        with enough observations, a third of them still drawn at random.
+    sampler_kwargs : dict, default=None
+        Arguments of :class:`~skhpo.samplers.GPSampler` for ``sampler="bayes"``; the
+        defaults are ``min_points_in_model`` = the number of unit-cube dimensions + 1,
+        ``random_fraction=1/3`` and ``n_initial_points=0``.
 
     Attributes
     ----------
@@ -191,6 +202,8 @@ class HyperbandSearchCV(BaseEpochSearchCV):
         callbacks: list | None = None,
         storage: str | None = None,
         timeout: float | None = None,
+        sampler: str = "random",
+        sampler_kwargs: dict | None = None,
     ) -> None:
         self.estimator = estimator
         self.parameters = parameters
@@ -211,6 +224,8 @@ class HyperbandSearchCV(BaseEpochSearchCV):
         self.callbacks = callbacks
         self.storage = storage
         self.timeout = timeout
+        self.sampler = sampler
+        self.sampler_kwargs = sampler_kwargs
 
     def _brackets(self) -> list[Bracket]:
         return hyperband_brackets(self.max_iter, self.aggressiveness)

@@ -38,7 +38,8 @@ class SuccessiveHalvingSearchCV(BaseEpochSearchCV):
     aggressiveness : float, default=3
         Keep ``1 / aggressiveness`` of the models at each rung.
     test_size, patience, tol, random_state, scoring, verbose, prefix, error_score, refit, \
-asynchronous, scheduler, resources, callbacks, storage, timeout
+asynchronous, scheduler, resources, callbacks, storage, timeout, \
+sampler, sampler_kwargs
         As in :class:`~skhpo.HyperbandSearchCV`.
 
     Attributes
@@ -93,6 +94,8 @@ best_score_, best_index_, scorer_, n_splits_, multimetric_, search_stats_
         callbacks: list | None = None,
         storage: str | None = None,
         timeout: float | None = None,
+        sampler: str = "random",
+        sampler_kwargs: dict | None = None,
     ) -> None:
         self.estimator = estimator
         self.parameters = parameters
@@ -115,6 +118,8 @@ best_score_, best_index_, scorer_, n_splits_, multimetric_, search_stats_
         self.callbacks = callbacks
         self.storage = storage
         self.timeout = timeout
+        self.sampler = sampler
+        self.sampler_kwargs = sampler_kwargs
 
     def _max_epochs(self) -> int:
         """Where the halving ends: one model left, or ``max_iter`` epochs if sooner."""

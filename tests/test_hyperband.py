@@ -340,3 +340,29 @@ def test_nan_safe_best_when_a_promoted_model_gets_worse(small_xy):
     res = search.cv_results_
     assert search.best_index_ == int(np.nanargmax(res["test_score"]))
     assert math.isclose(search.best_estimator_.score(None, None), search.best_score_)
+
+
+def test_bohb_sampler_draws_later_brackets_from_the_model(small_xy):
+    search = _search(max_iter=27, sampler="bayes", parameters={"a": (0.0, 1.0)})
+    search.fit(*small_xy)
+    res = search.cv_results_
+    assert len(res["params"]) == 49
+    assert res["partial_fit_calls"].sum() == 357
+    # the model knows the best a is near 0.3: later brackets sample closer to it
+    a = np.array([p["a"] for p in res["params"]])
+    first, later = a[res["bracket"] == 3], a[res["bracket"] < 3]
+    assert np.median(np.abs(later - 0.3)) < np.median(np.abs(first - 0.3))
+    assert abs(search.best_params_["a"] - 0.3) < 0.1
+    again = _search(max_iter=27, sampler="bayes", parameters={"a": (0.0, 1.0)}).fit(*small_xy)
+    assert again.cv_results_["params"] == res["params"]  # reproducible
+
+
+def test_bohb_bad_input(small_xy):
+    with pytest.raises(ValueError, match="sampler"):
+        _search(sampler="tpe").fit(*small_xy)
+    with pytest.raises(ValueError, match="sampler='bayes' needs"):
+        _search(sampler="bayes", parameters=[{"a": [1]}, {"b": [2]}]).fit(*small_xy)
+    with pytest.raises(ValueError, match="sampler_kwargs"):
+        _search(sampler_kwargs={"xi": 0.1}).fit(*small_xy)
+    with pytest.raises(ValueError, match="sampler_kwargs"):
+        _search(sampler="bayes", sampler_kwargs={"nope": 1}).fit(*small_xy)

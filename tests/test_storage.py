@@ -182,3 +182,11 @@ def test_sigkill_in_the_middle_then_resume(tmp_path, small_xy):
     np.testing.assert_array_equal(final.cv_results_["state"], clean.cv_results_["state"])
     np.testing.assert_array_equal(final.cv_results_["test_score"], clean.cv_results_["test_score"])
     assert final.best_index_ == clean.best_index_
+
+
+def test_bohb_resumes_with_the_stored_configurations(tmp_path, small_xy):
+    db = tmp_path / "bohb.db"
+    first = _search(db, max_iter=9, sampler="bayes").fit(*small_xy)
+    again = _search(db, max_iter=9, sampler="bayes").fit(*small_xy)
+    assert again.cv_results_["params"] == first.cv_results_["params"]
+    assert again.search_stats_["n_tasks"] == 0
