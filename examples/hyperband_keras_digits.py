@@ -65,7 +65,7 @@ def make_estimator(seed: int = 0):
     )
 
 
-def main(max_iter: int = 27, seed: int = 0) -> HyperbandSearchCV:
+def main(max_iter: int = 27, seed: int = 0, out: str | None = None) -> HyperbandSearchCV:
     X, y = load_digits(return_X_y=True)
     X_rest, X_test, y_rest, y_test = train_test_split(
         X, y, test_size=0.2, stratify=y, random_state=0
@@ -107,7 +107,24 @@ def main(max_iter: int = 27, seed: int = 0) -> HyperbandSearchCV:
         f"{len(res['params'])} models"
     )
     print(f"Best validation accuracy {search.best_score_:.4f}, test accuracy {test_acc:.4f}")
+    if out:
+        save_learning_curves(search, out)
     return search
+
+
+def save_learning_curves(search: HyperbandSearchCV, out: str) -> None:
+    """Save the learning curves of every trial as a PNG (needs matplotlib)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        from skhpo.plot import plot_learning_curves
+    except ImportError as exc:
+        print(f"Not saving {out}: {exc}")
+        return
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    plot_learning_curves(search).savefig(out, dpi=120)
+    print(f"Learning curves saved to {out}")
 
 
 def _fmt(v):
@@ -118,5 +135,10 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--max-iter", type=int, default=27)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--out",
+        default=os.path.join("examples", "output", "learning_curves.png"),
+        help="where to save the learning curves ('' to skip)",
+    )
     args = parser.parse_args()
-    main(args.max_iter, args.seed)
+    main(args.max_iter, args.seed, args.out)

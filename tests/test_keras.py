@@ -111,3 +111,30 @@ def test_keras_search_resumes_from_storage(digits, tmp_path, count_keras_fits):
     np.testing.assert_allclose(
         again.best_estimator_.predict_proba(X[:20]), first.best_estimator_.predict_proba(X[:20])
     )
+
+
+class EpochCounter(keras.callbacks.Callback):
+    """A user's Keras callback: counts the epochs it sees and keeps their logs."""
+
+    def __init__(self):
+        super().__init__()
+        self.epochs = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epochs.append((epoch, dict(logs or {})))
+
+
+@pytest.mark.parametrize("how", ["callbacks", "fit__callbacks"])
+def test_user_keras_callbacks_run_inside_trials(digits, how):
+    X, y = digits[0][:400], digits[1][:400]
+    est = _clf(**{how: [EpochCounter()]})
+    space = {"model__nunits": [8, 16]}
+    search = HyperbandSearchCV(est, space, max_iter=3, random_state=0).fit(X, y)
+    best = search.best_estimator_
+    counter = best.get_params()[how][0]
+    epochs = search.cv_results_["partial_fit_calls"][search.best_index_]
+    # each trial has its own copy; the best one saw every epoch of its model, in order,
+    # with Keras' per-epoch logs
+    assert [e for e, _ in counter.epochs] == list(range(epochs))
+    assert "loss" in counter.epochs[-1][1]
+    assert list(best.history_["loss"]) == [logs["loss"] for _, logs in counter.epochs]

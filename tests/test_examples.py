@@ -1,0 +1,36 @@
+"""The scripts in examples/ run (quick settings)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.mark.slow
+def test_the_demo_runs_and_saves_a_plot(tmp_path):
+    pytest.importorskip("scikeras")
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "curves.png"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            os.path.join(ROOT, "examples", "hyperband_keras_digits.py"),
+            "--max-iter",
+            "3",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Plan: 5 models, 11 epochs" in proc.stdout
+    assert "test accuracy" in proc.stdout
+    assert out.exists() and out.stat().st_size > 10_000
