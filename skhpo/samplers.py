@@ -1,0 +1,904 @@
+"""Samplers: where the next parameter settings come from (``ask``) and what they scored (``tell``).
+
+Two samplers share one small interface:
+
+* :class:`RandomSampler` draws from the search space (any space, lists of dicts
+  included) and records what it is told.
+* :class:`GPSampler` fits a Gaussian process (scikit-learn's
+  :class:`~sklearn.gaussian_process.GaussianProcessRegressor`) to the scores on the unit
+  cube of the space and proposes the points that maximise an acquisition function
+  (expected improvement by default). Batches use the constant-liar strategy.
+
+Scores are **maximised**, as in scikit-learn. Observations are kept per ``budget``
+(epochs, say): the model is fitted on the largest budget that has enough observations,
+as BOHB does (Falkner et al., 2018). ``budget=None`` is the full budget and ranks above
+every number.
+
+Only numpy, scipy, scikit-learn (and its dependency threadpoolctl) are imported here.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from scipy import stats
+from scipy.linalg import LinAlgError, cho_solve, cholesky, solve_triangular
+from scipy.optimize import minimize
+from scipy.special import ndtr
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.gaussian_process import GaussianProcessRegressor
+from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
+from sklearn.utils import check_random_state
+from threadpoolctl import ThreadpoolController
+
+from .space import Categorical, Distribution, Integer, Real, SearchSpace
+
+__all__ = ["ACQ_FUNCS", "GPSampler", "RandomSampler"]
+
+#: Acquisition functions of :class:`GPSampler` (``"gp_hedge"`` is accepted as ``"EI"``).
+ACQ_FUNCS = ("EI", "PI", "LCB")
+
+_SQRT5 = math.sqrt(5.0)
+_LOG_2PI = math.log(2 * math.pi)
+# Bounds of the kernel's hyperparameters, on the unit cube with normalised targets.
+_CONSTANT_BOUNDS = (1e-2, 1e3)
+_LENGTH_SCALE_BOUNDS = (1e-2, 1e2)
+_NOISE_BOUNDS = (1e-6, 1.0)
+_JITTER = 1e-8  # GaussianProcessRegressor's ``alpha``
+_ACQ_OPTIMIZER_KEYS = ("n_restarts_optimizer", "maxiter")
+
+_threadpools: ThreadpoolController | None = None
+
+
+def _single_threaded():
+    """BLAS limited to one thread: the GP's matrices are small, and threads only contend."""
+    global _threadpools
+    if _threadpools is None:
+        _threadpools = ThreadpoolController()
+    return _threadpools.limit(limits=1)
+
+
+def _budget_key(budget: Any) -> float:
+    """Order of budgets: numbers as they are, ``None`` (the full budget) above all."""
+    return math.inf if budget is None else float(budget)
+
+
+def _check_budget(budget: Any) -> Any:
+    if budget is None:
+        return None
+    if isinstance(budget, bool) or not isinstance(budget, numbers.Real) or budget != budget:
+        raise ValueError(f"budget must be None or a number, got {budget!r}")
+    return budget.item() if isinstance(budget, np.generic) else budget
+
+
+def _as_score(score: Any) -> float:
+    if score is None:
+        return math.nan
+    try:
+        return float(score)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"A score must be a number, got {score!r}") from exc
+
+
+# -- the shared part ------------------------------------------------------------------------
+
+
+class _BaseSampler:
+    """Observations, starting points, the random generator and their state."""
+
+    def __init__(self, space: Any, random_state: Any = None) -> None:
+        self.space = SearchSpace.from_params(space)
+        self.random_state = random_state
+        self._rng = check_random_state(random_state)
+        self._observations: list[dict] = []
+        self._queue: list[dict] = []
+
+    # -- starting points --------------------------------------------------------------------
+
+    def _check_point(self, point: Any) -> dict:
+        """A user's starting point as a dict; errors say what is wrong with it."""
+        if not isinstance(point, Mapping):
+            if len(self.space) != 1 or isinstance(point, str | bytes):
+                raise ValueError(
+                    f"A starting point must be a dict of parameter values, got {point!r}"
+                )
+            names = list(self.space.subspaces[0])
+            if not isinstance(point, Sequence | np.ndarray) or len(point) != len(names):
+                raise ValueError(
+                    f"A starting point must be a dict, or a list of {len(names)} values in "
+                    f"the order {names}; got {point!r}"
+                )
+            point = dict(zip(names, point, strict=True))
+        point = dict(point)
+        subs = [s for s in self.space.subspaces if set(s) == set(point)]
+        if not subs:
+            expected = " or ".join(str(sorted(s)) for s in self.space.subspaces)
+            raise ValueError(
+                f"The starting point {point!r} does not name the parameters of the search "
+                f"space: expected {expected}"
+            )
+        for name, dim in subs[0].items():
+            value = point[name]
+            if isinstance(dim, Real | Integer):
+                ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+                ok = ok and dim.low <= value <= dim.high
+                if isinstance(dim, Integer):
+                    ok = ok and float(value).is_integer()
+                if not ok:
+                    raise ValueError(f"The starting point's {name}={value!r} is not in {dim!r}")
+            elif isinstance(dim, Categorical):
+                try:
+                    dim.to_unit(value)
+                except ValueError as exc:
+                    raise ValueError(f"The starting point's {name}: {exc}") from None
+        return point
+
+    def add_starting_point(self, params: Any) -> None:
+        """Queue ``params`` (a dict) to be returned by the next ``ask`` before any sampling.
+
+        Like DeepHyper's ``add_starting_point``: a known good setting, or the estimator's
+        defaults, evaluated first.
+        """
+        self._queue.append(self._check_point(params))
+
+    # -- observations -----------------------------------------------------------------------
+
+    def tell(
+        self,
+        params: dict | list[dict],
+        score: float | list[float],
+        budget: float | None = None,
+    ) -> None:
+        """Record the ``score`` (maximised) of ``params`` at ``budget``.
+
+        Parameters
+        ----------
+        params : dict or list of dict
+            One parameter setting, or several.
+        score : float or list of float
+            Its score, or one per setting. NaN and infinite scores (failed fits) are
+            kept; :class:`GPSampler` models them as the worst finite score.
+        budget : float or None, default=None
+            The budget the scores were measured at (epochs, say); ``None`` is the full
+            budget.
+        """
+        budget = _check_budget(budget)
+        if isinstance(params, Mapping):
+            if not np.ndim(score) == 0:
+                raise ValueError("tell got one params dict but several scores")
+            params, scores = [params], [score]
+        else:
+            params = list(params)
+            scores = [score] if np.ndim(score) == 0 else list(np.ravel(score))
+            if len(scores) != len(params):
+                raise ValueError(
+                    f"tell got {len(params)} parameter settings but {len(scores)} scores"
+                )
+        for p in params:
+            if not isinstance(p, Mapping):
+                raise ValueError(f"params must be dicts, got {p!r}")
+        records = [
+            {"params": dict(p), "score": _as_score(s), "budget": budget}
+            for p, s in zip(params, scores, strict=True)
+        ]
+        self._record(records)
+
+    def _record(self, records: list[dict]) -> None:
+        self._observations.extend(records)
+
+    @property
+    def observations(self) -> list[dict]:
+        """What the sampler was told, in order: dicts of ``params``, ``score``, ``budget``."""
+        return [dict(o, params=dict(o["params"])) for o in self._observations]
+
+    # -- state --------------------------------------------------------------------------------
+
+    def _init_kwargs(self) -> dict:
+        return {}
+
+    def state(self) -> dict:
+        """The sampler's state as plain dicts, lists and numbers (JSON-ready when the
+        parameter values are): the observations, queued starting points and the random
+        generator. :meth:`from_state` rebuilds an equal sampler."""
+        kind, keys, pos, has_gauss, cached = self._rng.get_state()
+        return {
+            "sampler": type(self).__name__,
+            "init": self._init_kwargs(),
+            "rng": [kind, [int(k) for k in keys], int(pos), int(has_gauss), float(cached)],
+            "observations": self.observations,
+            "queue": [dict(p) for p in self._queue],
+        }
+
+    @classmethod
+    def from_state(cls, space: Any, state: Mapping) -> Any:
+        """A sampler over ``space`` in the ``state`` that :meth:`state` returned."""
+        if state.get("sampler") != cls.__name__:
+            raise ValueError(
+                f"This state belongs to a {state.get('sampler')!r}, not a {cls.__name__}"
+            )
+        sampler = cls(space, **state["init"])
+        kind, keys, pos, has_gauss, cached = state["rng"]
+        sampler._rng.set_state((kind, np.asarray(keys, dtype=np.uint32), pos, has_gauss, cached))
+        sampler._queue = [dict(p) for p in state["queue"]]
+        sampler._record(
+            [
+                {"params": dict(o["params"]), "score": float(o["score"]), "budget": o["budget"]}
+                for o in state["observations"]
+            ]
+        )
+        sampler._restore(state)
+        return sampler
+
+    def _restore(self, state: Mapping) -> None:
+        pass
+
+
+# -- random search ------------------------------------------------------------------------
+
+
+class RandomSampler(_BaseSampler):
+    """Draw parameter settings at random from the search space.
+
+    Parameters
+    ----------
+    space : dict, list of dict or SearchSpace
+        Anything :meth:`SearchSpace.from_params <skhpo.space.SearchSpace.from_params>`
+        accepts: a list of dicts draws a dict at random, then from it.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the draws.
+
+    Examples
+    --------
+    >>> from skhpo.samplers import RandomSampler
+    >>> sampler = RandomSampler({"alpha": (1e-4, 1.0, "log-uniform"), "k": [1, 2]},
+    ...                         random_state=0)
+    >>> params = sampler.ask(3)
+    >>> len(params), sorted(params[0])
+    (3, ['alpha', 'k'])
+    >>> sampler.tell(params, [0.1, 0.5, 0.3])
+    >>> len(sampler.observations)
+    3
+    """
+
+    def _init_kwargs(self) -> dict:
+        return {}
+
+    def ask(self, n: int = 1) -> list[dict]:
+        """``n`` parameter settings: queued starting points first, then random draws."""
+        n = _check_n(n)
+        out = []
+        while self._queue and len(out) < n:
+            out.append(self._queue.pop(0))
+        out.extend(self.space.sample_one(self._rng) for _ in range(n - len(out)))
+        return out
+
+
+def _check_n(n: Any) -> int:
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
+        raise ValueError(f"ask needs n >= 1 (an int), got {n!r}")
+    return int(n)
+
+
+# -- vectorised snapping of unit-cube points to valid points ------------------------------
+
+
+class _Snapper:
+    """Maps an (m, n_unit) block to ``to_unit(from_unit(u))`` row by row (picklable).
+
+    Vectorised for the dimensions of :mod:`skhpo.space`; any other dimension goes through
+    its own ``from_unit`` / ``to_unit``, one row at a time.
+    """
+
+    def __init__(self, dim: Any) -> None:
+        self.dim = dim
+        self.kind = type(dim).__name__ if type(dim) in (Real, Integer, Categorical) else "rows"
+        if type(dim) is Integer:
+            self.kind = "Integer"
+            self.lo, self.hi = (
+                (math.log(dim.low), math.log(dim.high + 1))
+                if dim.log
+                else (float(dim.low), float(dim.high + 1))
+            )
+        if type(dim) is Distribution:
+            self.kind = "Distribution"
+            self.discrete = isinstance(getattr(dim.dist, "dist", dim.dist), stats.rv_discrete)
+
+    def __call__(self, u: np.ndarray) -> np.ndarray:
+        return getattr(self, "_" + self.kind)(u)
+
+    def _Real(self, u):
+        return np.clip(u, 0.0, 1.0)
+
+    def _Integer(self, u):
+        dim, lo, hi = self.dim, self.lo, self.hi
+        x = lo + np.clip(u, 0.0, 1.0) * (hi - lo)
+        v = np.clip(np.floor(np.exp(x) if dim.log else x), dim.low, dim.high)
+        centre = (np.log(v) + np.log(v + 1)) / 2 if dim.log else v + 0.5
+        return np.clip((centre - lo) / (hi - lo), 0.0, 1.0)
+
+    def _Categorical(self, u):
+        out = np.zeros_like(u)
+        out[np.arange(len(u)), np.argmax(np.clip(u, 0.0, 1.0), axis=1)] = 1.0
+        return out
+
+    def _Distribution(self, u):
+        dist = self.dim.dist
+        q = np.clip(u[:, 0], 1e-12, 1 - 1e-12)
+        try:
+            values = np.asarray(dist.ppf(q), dtype=float)
+        except (TypeError, ValueError):
+            return self._rows(u)
+        if self.discrete:  # each value's own coordinate (the middle of its step)
+            unique, inverse = np.unique(values, return_inverse=True)
+            units = np.array([self.dim.to_unit(v)[0] for v in unique.tolist()])
+            return units[inverse.ravel()][:, None]
+        return np.clip(np.asarray(dist.cdf(values), dtype=float), 0.0, 1.0)[:, None]
+
+    def _rows(self, u):
+        return np.array([self.dim.to_unit(self.dim.from_unit(row)) for row in u], dtype=float)
+
+
+# -- the Gaussian process -----------------------------------------------------------------
+
+
+def _matern52(r2: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Matern 5/2 at squared scaled distances: (k, r, exp(-sqrt(5) r))."""
+    r = np.sqrt(r2)
+    e = np.exp(-_SQRT5 * r)
+    return (1.0 + _SQRT5 * r + (5.0 / 3.0) * r2) * e, r, e
+
+
+def _sq_dist(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    d = (A * A).sum(1)[:, None] + (B * B).sum(1)[None, :] - 2.0 * A @ B.T
+    return np.maximum(d, 0.0)
+
+
+def _neg_log_marginal_likelihood(
+    theta: np.ndarray, X: np.ndarray, y: np.ndarray
+) -> tuple[float, np.ndarray]:
+    """Minus the log marginal likelihood of ``C * Matern52(ARD) + White`` and its gradient.
+
+    ``theta`` is the kernel's ``theta`` (log constant, log length scales, log noise), as
+    scikit-learn orders it. Equal to ``GaussianProcessRegressor.log_marginal_likelihood``
+    (checked by the tests), but the length-scale gradient costs O(n^2 d) matrix products
+    instead of an (n, n, d) tensor: about ten times faster at 200 points.
+    """
+    c, ls, s = math.exp(theta[0]), np.exp(theta[1:-1]), math.exp(theta[-1])
+    n = len(X)
+    Z = X / ls
+    r2 = _sq_dist(Z, Z)
+    np.fill_diagonal(r2, 0.0)
+    M, r, e = _matern52(r2)
+    K = c * M
+    K[np.diag_indices_from(K)] += s + _JITTER
+    try:
+        L = cholesky(K, lower=True, check_finite=False)
+    except LinAlgError:
+        return math.inf, np.zeros_like(theta)
+    alpha = cho_solve((L, True), y, check_finite=False)
+    lml = -0.5 * float(y @ alpha) - float(np.log(np.diag(L)).sum()) - 0.5 * n * _LOG_2PI
+    K_inv = cho_solve((L, True), np.eye(n), check_finite=False)
+    W = np.outer(alpha, alpha) - K_inv
+    grad = np.empty_like(theta)
+    grad[0] = 0.5 * c * float((W * M).sum())
+    grad[-1] = 0.5 * s * float(np.trace(W))
+    # d K_ab / d log l_j = c 5/3 (1 + sqrt5 r) e (z_aj - z_bj)^2
+    P = W * ((5.0 / 3.0) * c * (1.0 + _SQRT5 * r) * e)
+    rows = P.sum(1)
+    grad[1:-1] = (Z * Z).T @ rows - np.einsum("aj,aj->j", Z, P @ Z)
+    return -lml, -grad
+
+
+def _kernel(n_dims: int) -> Any:
+    return ConstantKernel(1.0, _CONSTANT_BOUNDS) * Matern(
+        length_scale=np.full(n_dims, 0.5), length_scale_bounds=_LENGTH_SCALE_BOUNDS, nu=2.5
+    ) + WhiteKernel(1e-2, _NOISE_BOUNDS)
+
+
+class _Posterior:
+    """A fitted GaussianProcessRegressor, and its predictions with gradients in ``u``.
+
+    Predictions are of the latent function (without the white noise), in units of the
+    normalised targets.
+    """
+
+    def __init__(
+        self, X: np.ndarray, y: np.ndarray, theta: np.ndarray | None, seed: int, n_restarts: int
+    ) -> None:
+        self.y_mean = float(np.mean(y))
+        std = float(np.std(y))
+        self.y_std = std if std > 10 * np.finfo(float).eps else 1.0
+        kernel = _kernel(X.shape[1])
+        if theta is not None:
+            kernel = kernel.clone_with_theta(theta)
+        yn = (y - self.y_mean) / self.y_std
+
+        def optimizer(obj_func, initial_theta, bounds):
+            # scikit-learn's objective builds an (n, n, d) gradient tensor; this one is the
+            # same function, faster (see _neg_log_marginal_likelihood).
+            res = minimize(
+                _neg_log_marginal_likelihood,
+                initial_theta,
+                args=(X, yn),
+                jac=True,
+                method="L-BFGS-B",
+                bounds=bounds,
+                options={"maxiter": 200},
+            )
+            return res.x, float(res.fun)
+
+        self.gp = GaussianProcessRegressor(
+            kernel,
+            alpha=_JITTER,
+            optimizer=None if n_restarts < 0 else optimizer,
+            n_restarts_optimizer=max(n_restarts, 0),
+            normalize_y=False,  # normalised here, identically, so the scale is at hand
+            random_state=seed,
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            self.gp.fit(X, yn)
+        kernel_ = self.gp.kernel_
+        self.theta = kernel_.theta.copy()
+        self.c = float(kernel_.k1.k1.constant_value)
+        self.length_scale = np.asarray(kernel_.k1.k2.length_scale, dtype=float)
+        self.X = self.gp.X_train_
+        self.Z = self.X / self.length_scale
+        self.alpha = self.gp.alpha_
+        self.L = self.gp.L_
+
+    def predict(self, U: np.ndarray, grad: bool = False):
+        """Mean and standard deviation at the rows of ``U`` (and their gradients)."""
+        ls = self.length_scale
+        Zu = U / ls
+        r2 = _sq_dist(Zu, self.Z)
+        M, r, e = _matern52(r2)
+        k = self.c * M
+        mu = k @ self.alpha
+        V = solve_triangular(self.L, k.T, lower=True, check_finite=False)
+        var = np.maximum(self.c - (V * V).sum(0), 1e-12)
+        sd = np.sqrt(var)
+        if not grad:
+            return mu, sd
+        KiK = solve_triangular(self.L, V, lower=True, trans="T", check_finite=False).T
+        # d k_ab / d u_a = -5/3 c (1 + sqrt5 r) e (u_a - x_b) / l^2
+        G = -(5.0 / 3.0) * self.c * (1.0 + _SQRT5 * r) * e
+        A = G * self.alpha[None, :]
+        dmu = (A.sum(1)[:, None] * U - A @ self.X) / ls**2
+        B = G * KiK
+        dvar = -2.0 * (B.sum(1)[:, None] * U - B @ self.X) / ls**2
+        dsd = dvar / (2.0 * sd[:, None])
+        return mu, sd, dmu, dsd
+
+
+def _acquisition(kind, mu, sd, best, xi, kappa, dmu=None, dsd=None):
+    """The acquisition (to maximise) in normalised units, and its gradient when asked."""
+    if kind == "LCB":  # skopt's lower confidence bound of the negated score
+        value = mu + kappa * sd
+        return value if dmu is None else (value, dmu + kappa * dsd)
+    imp = mu - best - xi
+    z = imp / sd
+    cdf = ndtr(z)
+    pdf = np.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)
+    if kind == "PI":
+        if dmu is None:
+            return cdf
+        return cdf, pdf[:, None] * (dmu - z[:, None] * dsd) / sd[:, None]
+    value = imp * cdf + sd * pdf
+    if dmu is None:
+        return value
+    return value, cdf[:, None] * dmu + pdf[:, None] * dsd
+
+
+class GPSampler(_BaseSampler):
+    """Bayesian optimisation: a Gaussian process on the unit cube, expected improvement.
+
+    The model is scikit-learn's :class:`~sklearn.gaussian_process.GaussianProcessRegressor`
+    with the kernel ``ConstantKernel * Matern(nu=2.5, one length scale per coordinate) +
+    WhiteKernel`` on normalised scores, over the unit cube of the space (log priors are
+    uniform there, integers are rounded, categoricals one-hot). The acquisition function
+    is maximised over ``n_candidates`` points (four fifths uniform in the cube, one
+    fifth perturbations of the best observed ones), the best few refined together by
+    L-BFGS-B with analytic gradients on the continuous relaxation, and mapped back to
+    valid points; a point already observed or pending is not proposed again while
+    another candidate remains.
+
+    Each ``ask`` gives, in order: the queued starting points (``initial_points``,
+    :meth:`add_starting_point`); ``n_initial_points`` random points; then points of the
+    model, fitted on the largest budget with at least ``min_points_in_model``
+    observations (random points until one has), with a ``random_fraction`` of random
+    points kept. ``ask(n)`` with ``n > 1`` uses the constant liar: each chosen point is
+    added to the model with the lowest observed score before choosing the next, so a
+    batch spreads out. Points asked and not yet told are lies too.
+
+    The kernel's hyperparameters are re-estimated (maximum likelihood, warm-started)
+    when the observations at the model's budget have grown by 5% since the last
+    estimate, and at every tell below 20 observations; in between, only the posterior
+    is updated. One ``ask`` at 200 observations in 7 dimensions takes a few hundredths
+    of a second.
+
+    Parameters
+    ----------
+    space : dict or SearchSpace
+        One subspace whose dimensions map to the unit cube: :class:`~skhpo.space.Real`,
+        :class:`~skhpo.space.Integer`, :class:`~skhpo.space.Categorical`, ranges, lists,
+        or scipy.stats distributions (through their ``cdf`` / ``ppf``). For a list of
+        dicts, use one sampler per dict (as :class:`~skhpo.bayes.BayesSearchCV` does).
+    n_initial_points : int, default=10
+        Random points before the model is used (after the starting points). As in
+        scikit-optimize, each observation told that was not asked from this sampler
+        counts as one of them.
+    initial_points : list of dict, default=None
+        Settings evaluated first, before anything is sampled (dicts, or lists of values
+        in the order of the sorted parameter names).
+    acq_func : {"EI", "PI", "LCB", "gp_hedge"}, default="EI"
+        Expected improvement, probability of improvement, or the confidence bound
+        ``mean + kappa * std`` of the score (skopt's "LCB" of the negated score).
+        ``"gp_hedge"`` (skopt's default) is treated as ``"EI"``.
+    acq_optimizer_kwargs : dict, default=None
+        ``n_restarts_optimizer`` (L-BFGS-B starts from the best candidates, default 5;
+        0 uses the candidates only) and ``maxiter`` (L-BFGS-B iterations, default 50).
+    kappa : float, default=1.96
+        Exploration of ``"LCB"``.
+    xi : float, default=0.01
+        The improvement ``"EI"`` and ``"PI"`` ask for, in units of the score.
+    n_candidates : int, default=2000
+        Random points the acquisition function is evaluated at.
+    random_fraction : float, default=0.0
+        The probability that a point of the model phase is drawn at random instead
+        (BOHB keeps a third).
+    min_points_in_model : int, default=None
+        Observations a budget needs before the model is fitted on it; ``None`` means
+        ``max(n_initial_points, 2)``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the random points, the candidates and the restarts of the model's fit.
+
+    Attributes
+    ----------
+    last_ask_ : list of dict
+        For each point of the last ``ask``: ``origin`` ("initial", "random" or
+        "model") and ``budget`` (the budget of the model's observations, for "model").
+
+    Examples
+    --------
+    >>> from skhpo.samplers import GPSampler
+    >>> sampler = GPSampler({"x": (-2.0, 2.0), "k": [0, 1]}, n_initial_points=5,
+    ...                     random_state=0)
+    >>> for _ in range(12):
+    ...     [params] = sampler.ask()
+    ...     sampler.tell(params, -(params["x"] - 0.5) ** 2 - params["k"])
+    >>> best = max(sampler.observations, key=lambda o: o["score"])
+    >>> best["params"]["k"], round(best["params"]["x"], 1)
+    (0, 0.5)
+    >>> sampler.last_ask_
+    [{'origin': 'model', 'budget': None}]
+    """
+
+    def __init__(
+        self,
+        space: Any,
+        *,
+        n_initial_points: int = 10,
+        initial_points: list | None = None,
+        acq_func: str = "EI",
+        acq_optimizer_kwargs: dict | None = None,
+        kappa: float = 1.96,
+        xi: float = 0.01,
+        n_candidates: int = 2000,
+        random_fraction: float = 0.0,
+        min_points_in_model: int | None = None,
+        random_state: Any = None,
+    ) -> None:
+        super().__init__(space, random_state)
+        self._check_unit_space()
+        self.n_initial_points = _check_int(n_initial_points, "n_initial_points", 0)
+        self.acq_func = _check_acq_func(acq_func)
+        self.acq_optimizer_kwargs = _check_acq_optimizer_kwargs(acq_optimizer_kwargs)
+        self.kappa = _check_real(kappa, "kappa", 0.0, None)
+        self.xi = _check_real(xi, "xi", 0.0, None)
+        self.n_candidates = _check_int(n_candidates, "n_candidates", 1)
+        self.random_fraction = _check_real(random_fraction, "random_fraction", 0.0, 1.0)
+        if min_points_in_model is not None:
+            _check_int(min_points_in_model, "min_points_in_model", 1)
+        self.min_points_in_model = min_points_in_model
+        self.initial_points = initial_points
+        if initial_points is not None:
+            if isinstance(initial_points, Mapping) or not isinstance(
+                initial_points, Sequence | np.ndarray
+            ):
+                raise ValueError(
+                    f"initial_points must be a list of dicts, got {type(initial_points).__name__}"
+                )
+            for point in initial_points:
+                self.add_starting_point(point)
+        self._n_warmup_left = self.n_initial_points
+        self._pending: list[np.ndarray] = []
+        self._by_budget: dict[Any, dict[str, list]] = {}
+        self._hyper: dict[Any, tuple[np.ndarray, int]] = {}
+        self.last_ask_: list[dict] = []
+
+    def _check_unit_space(self) -> None:
+        if len(self.space) != 1:
+            raise ValueError(
+                f"GPSampler models one search space, and got a list of {len(self.space)} "
+                "dicts; use one GPSampler per dict (BayesSearchCV does this for a list of "
+                "search spaces)"
+            )
+        for name, dim in self.space.subspaces[0].items():
+            if not dim.supports_unit:
+                raise ValueError(
+                    f"GPSampler needs every dimension on the unit cube, and parameter {name!r} "
+                    f"({dim!r}) has no cdf/ppf; use Real, Integer, Categorical, a "
+                    "(low, high[, prior]) range, a list, or a scipy.stats distribution"
+                )
+        self._dims = self.space.subspaces[0]
+        self.n_dims = self.space.n_unit
+        self._blocks = []
+        k = 0
+        for dim in self._dims.values():
+            self._blocks.append((slice(k, k + dim.n_unit), _Snapper(dim)))
+            k += dim.n_unit
+
+    def _init_kwargs(self) -> dict:
+        return {
+            "n_initial_points": self.n_initial_points,
+            "acq_func": self.acq_func,
+            "acq_optimizer_kwargs": dict(self.acq_optimizer_kwargs),
+            "kappa": self.kappa,
+            "xi": self.xi,
+            "n_candidates": self.n_candidates,
+            "random_fraction": self.random_fraction,
+            "min_points_in_model": self.min_points_in_model,
+        }
+
+    def state(self) -> dict:
+        state = super().state()
+        state["n_warmup_left"] = self._n_warmup_left
+        state["pending"] = [self.space.from_unit(u) for u in self._pending]
+        state["hyperparameters"] = [
+            {"budget": b, "theta": [float(t) for t in theta], "n": n}
+            for b, (theta, n) in self._hyper.items()
+        ]
+        return state
+
+    def _restore(self, state: Mapping) -> None:
+        self._n_warmup_left = int(state["n_warmup_left"])
+        self._pending = [self.space.to_unit(p) for p in state["pending"]]
+        self._hyper = {
+            h["budget"]: (np.asarray(h["theta"], dtype=float), int(h["n"]))
+            for h in state["hyperparameters"]
+        }
+
+    # -- observations -----------------------------------------------------------------------
+
+    def _record(self, records: list[dict]) -> None:
+        units = []
+        for rec in records:
+            missing = [name for name in self._dims if name not in rec["params"]]
+            if missing:
+                raise ValueError(f"The told params {rec['params']!r} lack the parameters {missing}")
+            units.append(self.space.to_unit(rec["params"]))
+        super()._record(records)
+        for rec, u in zip(records, units, strict=True):
+            obs = self._by_budget.setdefault(rec["budget"], {"X": [], "y": []})
+            obs["X"].append(u)
+            obs["y"].append(rec["score"])
+            for i, p in enumerate(self._pending):
+                if np.array_equal(p, u):
+                    del self._pending[i]
+                    break
+            else:  # not asked here: an outside observation shortens the random start
+                self._n_warmup_left = max(self._n_warmup_left - 1, 0)
+
+    def _model_budget(self) -> tuple[bool, Any]:
+        """(True, budget) of the observations to model, or (False, None) when none has
+        enough finite scores."""
+        n_min = self.min_points_in_model or max(self.n_initial_points, 2)
+        for budget in sorted(self._by_budget, key=_budget_key, reverse=True):
+            y = np.asarray(self._by_budget[budget]["y"])
+            if len(y) >= n_min and np.isfinite(y).any():
+                return True, budget
+        return False, None
+
+    def _training_data(self, budget: Any) -> tuple[np.ndarray, np.ndarray]:
+        obs = self._by_budget[budget]
+        X = np.asarray(obs["X"], dtype=float)
+        y = np.asarray(obs["y"], dtype=float)
+        finite = np.isfinite(y)
+        y[~finite] = y[finite].min()  # failed fits: as bad as the worst one seen
+        return X, y
+
+    # -- asking --------------------------------------------------------------------------
+
+    def ask(self, n: int = 1) -> list[dict]:
+        """``n`` parameter settings to evaluate next (a constant-liar batch when ``n > 1``).
+
+        Returns
+        -------
+        list of dict
+            Parameter settings, plain Python values.
+        """
+        n = _check_n(n)
+        out, info = [], []
+        lies: list[np.ndarray] = list(self._pending)
+        model = None  # (budget, X, y, posterior), fitted at the first model point
+        for _ in range(n):
+            origin, budget = "random", None
+            if self._queue:
+                params, origin = self._queue.pop(0), "initial"
+            elif self._n_warmup_left > 0 or (
+                self.random_fraction > 0 and self._rng.uniform() < self.random_fraction
+            ):
+                params = self.space.sample_one(self._rng)
+            else:
+                has_model, budget = self._model_budget()
+                if not has_model:
+                    params = self.space.sample_one(self._rng)
+                else:
+                    if model is None:
+                        X, y = self._training_data(budget)
+                        model = [X, y, self._fit(budget, X, y, lies)]
+                    else:
+                        model[2] = self._posterior(model[0], model[1], lies, budget)
+                    params = self._propose(model[2], model[0], model[1], lies)
+                    origin = "model"
+            if origin == "random" and self._n_warmup_left > 0:
+                self._n_warmup_left -= 1
+            u = self.space.to_unit(params)
+            lies.append(u)
+            self._pending.append(u)
+            out.append(params)
+            info.append({"origin": origin, "budget": budget if origin == "model" else None})
+        self.last_ask_ = info
+        return out
+
+    def _with_lies(self, X, y, lies):
+        if not lies:
+            return X, y
+        return np.vstack([X, np.asarray(lies)]), np.concatenate([y, np.full(len(lies), y.min())])
+
+    def _fit(self, budget, X, y, lies) -> _Posterior:
+        """The posterior at ``budget``: hyperparameters re-estimated when due."""
+        n = len(y)
+        cached = self._hyper.get(budget)
+        if cached is None or n >= cached[1] + max(1, (cached[1] + 19) // 20):
+            theta = None if cached is None else cached[0]
+            restarts = (2 if cached is None else 1) if n <= 50 else 0
+            seed = int(self._rng.randint(2**31 - 1))
+            with _single_threaded():
+                fitted = _Posterior(X, y, theta, seed, restarts)
+            self._hyper[budget] = (fitted.theta, n)
+            if not lies:
+                return fitted
+        return self._posterior(X, y, lies, budget)
+
+    def _posterior(self, X, y, lies, budget) -> _Posterior:
+        Xl, yl = self._with_lies(X, y, lies)
+        with _single_threaded():
+            return _Posterior(Xl, yl, self._hyper[budget][0], 0, -1)
+
+    def _snap(self, U: np.ndarray) -> np.ndarray:
+        out = np.empty_like(U)
+        for block, snap in self._blocks:
+            out[:, block] = snap(U[:, block])
+        return out
+
+    def _propose(self, post: _Posterior, X, y, lies) -> dict:
+        with _single_threaded():
+            return self._propose_point(post, X, y, lies)
+
+    def _propose_point(self, post: _Posterior, X, y, lies) -> dict:
+        rng, d = self._rng, self.n_dims
+        best = (y.max() - post.y_mean) / post.y_std
+        xi = self.xi / post.y_std
+        kind = self.acq_func
+        # candidates: uniform in the cube, and around the best observations
+        n_local = self.n_candidates // 5
+        n_uniform = self.n_candidates - n_local
+        top = X[np.argsort(-y, kind="stable")[:5]]
+        scale = np.where(rng.uniform(size=(n_local, 1)) < 0.5, 0.1, 0.01)
+        local = top[rng.randint(len(top), size=n_local)] + scale * rng.normal(size=(n_local, d))
+        cand = self._snap(np.vstack([rng.uniform(size=(n_uniform, d)), local]))
+        mu, sd = post.predict(cand)
+        acq = _acquisition(kind, mu, sd, best, xi, self.kappa)
+        if kind != "LCB" and not np.any(acq > 0):
+            acq = _acquisition("LCB", mu, sd, best, xi, self.kappa)  # EI underflowed
+            kind = "LCB"
+        order = np.argsort(-acq, kind="stable")
+        taken = {_key(u) for u in X} | {_key(u) for u in lies}
+
+        n_starts = self.acq_optimizer_kwargs.get("n_restarts_optimizer", 5)
+        if n_starts > 0:
+            starts = cand[order[:n_starts]]
+            refined = self._snap(self._lbfgs(post, starts, best, xi, kind))
+            r_mu, r_sd = post.predict(refined)
+            r_acq = _acquisition(kind, r_mu, r_sd, best, xi, self.kappa)
+            cand = np.vstack([refined, cand])
+            acq = np.concatenate([r_acq, acq])
+            order = np.argsort(-acq, kind="stable")
+        for i in order:
+            if _key(cand[i]) not in taken:
+                return self.space.from_unit(cand[i])
+        return self.space.sample_one(rng)  # every candidate was seen: a small space
+
+    def _lbfgs(self, post: _Posterior, starts: np.ndarray, best, xi, kind) -> np.ndarray:
+        """Refine ``starts`` together: one L-BFGS-B on the sum of their acquisitions."""
+        shape = starts.shape
+
+        def objective(flat):
+            U = flat.reshape(shape)
+            mu, sd, dmu, dsd = post.predict(U, grad=True)
+            value, grad = _acquisition(kind, mu, sd, best, xi, self.kappa, dmu, dsd)
+            return -float(value.sum()), -grad.ravel()
+
+        res = minimize(
+            objective,
+            starts.ravel(),
+            jac=True,
+            method="L-BFGS-B",
+            bounds=[(0.0, 1.0)] * starts.size,
+            options={"maxiter": self.acq_optimizer_kwargs.get("maxiter", 50)},
+        )
+        return np.clip(res.x.reshape(shape), 0.0, 1.0)
+
+
+def _key(u: np.ndarray) -> bytes:
+    return np.round(np.asarray(u, dtype=float), 9).tobytes()
+
+
+# -- parameter checks -----------------------------------------------------------------------
+
+
+def _check_int(value: Any, name: str, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+        raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
+    return int(value)
+
+
+def _check_real(value: Any, name: str, low: float, high: float | None) -> float:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not math.isfinite(value)
+        or value < low
+        or (high is not None and value > high)
+    ):
+        where = f"in [{low}, {high}]" if high is not None else f">= {low}"
+        raise ValueError(f"{name} must be a number {where}, got {value!r}")
+    return float(value)
+
+
+def _check_acq_func(acq_func: Any) -> str:
+    if acq_func == "gp_hedge":
+        return "EI"
+    if acq_func not in ACQ_FUNCS:
+        raise ValueError(
+            f"acq_func must be one of {ACQ_FUNCS} (or 'gp_hedge', treated as 'EI'), "
+            f"got {acq_func!r}"
+        )
+    return acq_func
+
+
+def _check_acq_optimizer_kwargs(kwargs: Any) -> dict:
+    if kwargs is None:
+        return {}
+    if not isinstance(kwargs, Mapping):
+        raise ValueError(f"acq_optimizer_kwargs must be a dict, got {kwargs!r}")
+    unknown = set(kwargs) - set(_ACQ_OPTIMIZER_KEYS)
+    if unknown:
+        raise ValueError(
+            f"Unknown acq_optimizer_kwargs {sorted(unknown)}; known: {list(_ACQ_OPTIMIZER_KEYS)}"
+        )
+    out = {}
+    if "n_restarts_optimizer" in kwargs:
+        out["n_restarts_optimizer"] = _check_int(
+            kwargs["n_restarts_optimizer"], "n_restarts_optimizer", 0
+        )
+    if "maxiter" in kwargs:
+        out["maxiter"] = _check_int(kwargs["maxiter"], "maxiter", 1)
+    return out

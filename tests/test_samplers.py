@@ -1,0 +1,394 @@
+"""RandomSampler and GPSampler: ask/tell, the unit cube, batches, budgets, failures, state."""
+
+from __future__ import annotations
+
+import json
+import math
+import pickle
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from scipy import stats
+from sklearn.gaussian_process import GaussianProcessRegressor
+
+from skhpo.samplers import (
+    GPSampler,
+    RandomSampler,
+    _kernel,
+    _neg_log_marginal_likelihood,
+    _Posterior,
+    _Snapper,
+)
+from skhpo.space import Categorical, Integer, Real, SearchSpace
+
+MIXED = {
+    "lr": (1e-4, 1e-1, "log-uniform"),
+    "units": (8, 512, "log-uniform"),
+    "layers": (1, 4),
+    "dropout": (0.0, 0.5),
+    "optimizer": ["adam", "rmsprop", None],
+    "scale": stats.uniform(1.0, 2.0),
+}
+
+
+class OnlyRvs:
+    """A distribution that can be drawn from, but not mapped to the unit cube."""
+
+    def rvs(self, random_state=None):
+        return 1.0
+
+
+def quadratic(p):
+    """A smooth function of the 2-D space SPACE2, best (0) at x=0.3, y=0.6."""
+    return -((p["x"] - 0.3) ** 2) - (p["y"] - 0.6) ** 2
+
+
+SPACE2 = {"x": (0.0, 1.0), "y": (0.0, 1.0)}
+
+
+def branin(p):
+    x1, x2 = p["x1"], p["x2"]
+    b, c, t = 5.1 / (4 * math.pi**2), 5 / math.pi, 1 / (8 * math.pi)
+    return (x2 - b * x1**2 + c * x1 - 6) ** 2 + 10 * (1 - t) * math.cos(x1) + 10
+
+
+BRANIN = {"x1": (-5.0, 10.0), "x2": (0.0, 15.0)}
+
+
+def run(sampler, f, n, batch=1):
+    for _ in range(0, n, batch):
+        params = sampler.ask(batch)
+        sampler.tell(params, [f(p) for p in params])
+    return sampler
+
+
+def best(sampler):
+    return max(o["score"] for o in sampler.observations)
+
+
+# -- RandomSampler ----------------------------------------------------------------------
+
+
+def test_random_sampler_ask_tell_and_reproducibility():
+    a = RandomSampler(MIXED, random_state=0)
+    params = a.ask(5)
+    assert len(params) == 5 and all(sorted(p) == sorted(MIXED) for p in params)
+    assert RandomSampler(MIXED, random_state=0).ask(5) == params
+    a.tell(params, [1.0, 2.0, float("nan"), 3.0, 4.0], budget=3)
+    a.tell(params[0], 5.0)
+    obs = a.observations
+    assert [o["budget"] for o in obs] == [3] * 5 + [None]
+    assert obs[-1] == {"params": params[0], "score": 5.0, "budget": None}
+    obs[0]["params"]["lr"] = "changed"  # a copy
+    assert a.observations[0]["params"]["lr"] == params[0]["lr"]
+
+
+def test_random_sampler_takes_a_list_of_dicts_and_starting_points():
+    sampler = RandomSampler([{"a": [1, 2]}, {"b": (0.0, 1.0)}], random_state=0)
+    sampler.add_starting_point({"b": 0.25})
+    params = sampler.ask(30)
+    assert params[0] == {"b": 0.25}
+    assert {tuple(p) for p in params} == {("a",), ("b",)}
+
+
+# -- the unit cube and the GP ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "dim",
+    [
+        Real(-2.0, 3.0),
+        Real(1e-4, 1.0, log=True),
+        Integer(0, 9),
+        Integer(1, 1000, log=True),
+        Integer(5, 5),
+        Categorical(["a", None, 3]),
+        SearchSpace.from_params({"d": stats.norm(0, 1)}).subspaces[0]["d"],
+        SearchSpace.from_params({"d": stats.randint(2, 7)}).subspaces[0]["d"],
+        SearchSpace.from_params({"d": stats.randint(0, 5000)}).subspaces[0]["d"],
+    ],
+    ids=repr,
+)
+def test_vectorised_snap_matches_the_space(dim):
+    rng = np.random.RandomState(0)
+    U = rng.uniform(-0.1, 1.1, size=(300, dim.n_unit))
+    expected = np.array([dim.to_unit(dim.from_unit(u)) for u in U])
+    np.testing.assert_allclose(_Snapper(dim)(U), expected, atol=1e-12)
+
+
+def test_fast_log_marginal_likelihood_is_scikit_learns():
+    rng = np.random.RandomState(0)
+    X = rng.rand(25, 3)
+    X[1] = X[0]  # a duplicate
+    y = np.sin(4 * X).sum(1)
+    y = (y - y.mean()) / y.std()
+    kernel = _kernel(3)
+    gp = GaussianProcessRegressor(kernel, alpha=1e-8, optimizer=None).fit(X, y)
+    bounds = kernel.bounds
+    for _ in range(5):
+        theta = rng.uniform(bounds[:, 0], bounds[:, 1])
+        lml, grad = gp.log_marginal_likelihood(theta, eval_gradient=True)
+        neg, neg_grad = _neg_log_marginal_likelihood(theta, X, y)
+        assert -neg == pytest.approx(lml, rel=1e-8)
+        np.testing.assert_allclose(-neg_grad, grad, rtol=1e-6, atol=1e-6)
+
+
+def test_posterior_predicts_like_scikit_learn_with_gradients():
+    rng = np.random.RandomState(1)
+    X = rng.rand(30, 4)
+    y = np.cos(3 * X).sum(1) + 0.01 * rng.randn(30)
+    post = _Posterior(X, y, None, 0, 1)
+    U = rng.rand(7, 4)
+    mu, sd, dmu, dsd = post.predict(U, grad=True)
+    mean, std = post.gp.predict(U, return_std=True)
+    noise = post.gp.kernel_.k2.noise_level
+    np.testing.assert_allclose(mu, mean, atol=1e-8)
+    np.testing.assert_allclose(sd, np.sqrt(np.maximum(std**2 - noise, 1e-12)), rtol=1e-4)
+    eps = 1e-6
+    for j in range(4):
+        step = np.zeros(4)
+        step[j] = eps
+        mu2, sd2 = post.predict(U + step)
+        np.testing.assert_allclose((mu2 - mu) / eps, dmu[:, j], rtol=1e-3, atol=1e-4)
+        np.testing.assert_allclose((sd2 - sd) / eps, dsd[:, j], rtol=1e-3, atol=1e-4)
+
+
+# -- GPSampler --------------------------------------------------------------------------
+
+
+def test_gp_sampler_is_reproducible():
+    a = run(GPSampler(SPACE2, n_initial_points=4, random_state=3), quadratic, 10)
+    b = run(GPSampler(SPACE2, n_initial_points=4, random_state=3), quadratic, 10)
+    assert a.observations == b.observations
+    c = run(GPSampler(SPACE2, n_initial_points=4, random_state=4), quadratic, 10)
+    assert c.observations != a.observations
+
+
+def test_gp_sampler_respects_bounds_types_and_priors():
+    def score(p):
+        return (
+            -abs(math.log10(p["lr"]) + 2) - abs(p["units"] - 100) / 100 - (p["optimizer"] is None)
+        )
+
+    sampler = GPSampler(MIXED, n_initial_points=5, random_state=0)
+    run(sampler, score, 16, batch=4)
+    assert [i["origin"] for i in sampler.last_ask_] == ["model"] * 4
+    for o in sampler.observations:
+        p = o["params"]
+        assert type(p["lr"]) is float and 1e-4 <= p["lr"] <= 1e-1
+        assert type(p["units"]) is int and 8 <= p["units"] <= 512
+        assert type(p["layers"]) is int and 1 <= p["layers"] <= 4
+        assert type(p["dropout"]) is float and 0.0 <= p["dropout"] <= 0.5
+        assert p["optimizer"] in ("adam", "rmsprop", None)
+        assert type(p["scale"]) is float and 1.0 <= p["scale"] <= 3.0
+
+
+def test_integer_and_categorical_spaces_are_searched():
+    space = {"k": (1, 30), "c": ["a", "b", "c", "d"]}
+
+    def score(p):
+        return -abs(p["k"] - 17) - 5 * (p["c"] != "c")
+
+    sampler = run(GPSampler(space, n_initial_points=5, random_state=0), score, 25)
+    assert best(sampler) == 0  # found k=17, c="c"
+    seen = [tuple(sorted(o["params"].items())) for o in sampler.observations]
+    assert len(set(seen)) == len(seen)  # no setting evaluated twice
+
+
+def test_constant_liar_batches_are_distinct_and_pending():
+    sampler = run(GPSampler(SPACE2, n_initial_points=6, random_state=0), quadratic, 6)
+    batch = sampler.ask(5)
+    assert [i["origin"] for i in sampler.last_ask_] == ["model"] * 5
+    units = np.array([sampler.space.to_unit(p) for p in batch])
+    dists = np.linalg.norm(units[:, None] - units[None], axis=-1)
+    assert dists[np.triu_indices(5, 1)].min() > 1e-3
+    # asked but not told: pending, so the next ask avoids them as well
+    assert len(sampler._pending) == 5
+    more = sampler.ask(1)
+    assert more[0] not in batch
+    sampler.tell(batch + more, [quadratic(p) for p in batch + more])
+    assert sampler._pending == []
+
+
+def test_a_small_space_is_exhausted_then_repeated():
+    sampler = GPSampler({"k": [1, 2, 3]}, n_initial_points=1, random_state=0)
+    run(sampler, lambda p: -p["k"], 3)
+    assert sorted(o["params"]["k"] for o in sampler.observations) == [1, 2, 3]
+    assert sampler.ask(2)[0]["k"] in (1, 2, 3)
+
+
+def test_nan_inf_and_duplicates_are_tolerated():
+    sampler = GPSampler(SPACE2, n_initial_points=3, random_state=0)
+    params = sampler.ask(3)
+    sampler.tell(params, [float("nan"), -float("inf"), float("inf")])
+    # no finite score yet: random points, no error
+    assert [i["origin"] for i in sampler.last_ask_] == ["random"] * 3
+    nxt = sampler.ask(2)
+    assert [i["origin"] for i in sampler.last_ask_] == ["random"] * 2
+    sampler.tell(nxt, [quadratic(nxt[0]), None])
+    dup = {"x": 0.5, "y": 0.5}
+    sampler.tell([dup, dup, dup], [-0.1, -0.2, float("nan")])
+    batch = sampler.ask(3)
+    assert [i["origin"] for i in sampler.last_ask_] == ["model"] * 3
+    for p in batch:
+        assert 0 <= p["x"] <= 1 and 0 <= p["y"] <= 1
+    assert math.isnan(sampler.observations[0]["score"])
+
+
+def test_initial_points_are_evaluated_first():
+    starts = [{"x": 0.1, "y": 0.2}, [0.9, 0.8]]  # a list: values in sorted-name order
+    sampler = GPSampler(SPACE2, initial_points=starts, n_initial_points=2, random_state=0)
+    sampler.add_starting_point({"x": 0.5, "y": 0.5})
+    first = sampler.ask(2)
+    assert first == [{"x": 0.1, "y": 0.2}, {"x": 0.9, "y": 0.8}]
+    assert [i["origin"] for i in sampler.last_ask_] == ["initial", "initial"]
+    sampler.tell(first, [quadratic(p) for p in first])
+    nxt = sampler.ask(4)
+    assert nxt[0] == {"x": 0.5, "y": 0.5}
+    origins = [i["origin"] for i in sampler.last_ask_]
+    assert origins == ["initial", "random", "random", "model"]
+
+
+def test_outside_observations_shorten_the_random_start():
+    sampler = GPSampler(SPACE2, n_initial_points=5, random_state=0)
+    points = RandomSampler(SPACE2, random_state=1).ask(5)
+    sampler.tell(points, [quadratic(p) for p in points])
+    sampler.ask()
+    assert sampler.last_ask_[0]["origin"] == "model"
+
+
+def test_the_model_uses_the_largest_budget_with_enough_observations():
+    sampler = GPSampler(SPACE2, n_initial_points=0, min_points_in_model=4, random_state=0)
+    points = RandomSampler(SPACE2, random_state=1).ask(12)
+    sampler.ask()
+    assert sampler.last_ask_ == [{"origin": "random", "budget": None}]
+    sampler.tell(points, [quadratic(p) for p in points], budget=1)
+    sampler.tell(points[:3], [quadratic(p) for p in points[:3]], budget=9)
+    sampler.tell(points[:5], [quadratic(p) for p in points[:5]], budget=3)
+    sampler.ask()
+    assert sampler.last_ask_ == [{"origin": "model", "budget": 3}]
+    sampler.tell(points[3:4], [quadratic(points[3])], budget=9.0)
+    sampler.ask()
+    assert sampler.last_ask_ == [{"origin": "model", "budget": 9}]
+    sampler.tell(points[:4], [quadratic(p) for p in points[:4]])  # None: the full budget
+    sampler.ask()
+    assert sampler.last_ask_ == [{"origin": "model", "budget": None}]
+
+
+def test_random_fraction_keeps_random_draws():
+    sampler = run(GPSampler(SPACE2, n_initial_points=3, random_state=0), quadratic, 3)
+    sampler.random_fraction = 1.0
+    sampler.ask(3)
+    assert [i["origin"] for i in sampler.last_ask_] == ["random"] * 3
+
+
+@pytest.mark.parametrize("acq_func", ["EI", "PI", "LCB", "gp_hedge"])
+def test_acquisition_functions_find_the_optimum(acq_func):
+    sampler = GPSampler(SPACE2, n_initial_points=5, acq_func=acq_func, random_state=0)
+    run(sampler, quadratic, 20)
+    assert best(sampler) > -0.01
+
+
+def test_sampling_only_acquisition_optimizer():
+    sampler = GPSampler(
+        SPACE2,
+        n_initial_points=5,
+        n_candidates=200,
+        acq_optimizer_kwargs={"n_restarts_optimizer": 0},
+        random_state=0,
+    )
+    assert best(run(sampler, quadratic, 15)) > -0.02
+
+
+def test_gp_beats_random_search():
+    gp, rand = [], []
+    for seed in range(3):
+        gp.append(best(run(GPSampler(BRANIN, random_state=seed), lambda p: -branin(p), 25)))
+        rand.append(best(run(RandomSampler(BRANIN, random_state=seed), lambda p: -branin(p), 25)))
+    # the optimum is -0.3979; random search gets about -1.5 in 25 evaluations
+    assert np.median(gp) > -0.45
+    assert np.median(gp) > np.median(rand)
+
+
+@pytest.mark.parametrize("cls", [RandomSampler, GPSampler])
+def test_state_round_trips_through_json(cls):
+    kwargs = {"n_initial_points": 4} if cls is GPSampler else {}
+    space = {"x": (0.0, 1.0), "y": (0.0, 1.0), "c": ["a", "b"]}
+
+    def score(p):
+        return quadratic(p) - (p["c"] == "a")
+
+    sampler = run(cls(space, random_state=0, **kwargs), score, 8, batch=2)
+    sampler.tell(sampler.ask(1), float("nan"), budget=2)
+    sampler.ask(2)  # pending
+    sampler.add_starting_point({"x": 0.5, "y": 0.5, "c": "b"})
+    state = json.loads(json.dumps(sampler.state()))
+    copy = cls.from_state(space, state)
+    assert json.dumps(copy.state()) == json.dumps(state)
+    assert copy.ask(3) == sampler.ask(3)
+    with pytest.raises(ValueError, match="belongs to a"):
+        (GPSampler if cls is RandomSampler else RandomSampler).from_state(space, state)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"space": [{"a": (0.0, 1.0)}, {"b": [1, 2]}]}, "one GPSampler per dict"),
+        ({"space": {"a": OnlyRvs()}}, "no cdf/ppf"),
+        ({"space": {}}, "empty"),
+        ({"acq_func": "EIps"}, "acq_func must be one of"),
+        ({"n_initial_points": -1}, "n_initial_points must be an int >= 0"),
+        ({"n_candidates": 0}, "n_candidates must be an int >= 1"),
+        ({"random_fraction": 1.5}, "random_fraction must be a number in"),
+        ({"kappa": -1}, "kappa must be a number >= 0"),
+        ({"min_points_in_model": 0}, "min_points_in_model must be an int >= 1"),
+        ({"acq_optimizer_kwargs": {"n_points": 10}}, "Unknown acq_optimizer_kwargs"),
+        ({"initial_points": {"x": 0.5, "y": 0.5}}, "initial_points must be a list of dicts"),
+        ({"initial_points": [{"x": 0.5}]}, "does not name the parameters"),
+        ({"initial_points": [{"x": 1.5, "y": 0.5}]}, r"x=1.5 is not in Real"),
+        ({"initial_points": [[0.5]]}, "a list of 2 values"),
+    ],
+)
+def test_gp_sampler_errors(kwargs, match):
+    kwargs = {"space": SPACE2, **kwargs}
+    with pytest.raises(ValueError, match=match):
+        GPSampler(**kwargs)
+
+
+def test_ask_and_tell_errors():
+    sampler = GPSampler({"k": (1, 5), "c": ["a", "b"]}, random_state=0)
+    with pytest.raises(ValueError, match="n >= 1"):
+        sampler.ask(0)
+    with pytest.raises(ValueError, match="2 parameter settings but 3 scores"):
+        sampler.tell([{"k": 1, "c": "a"}] * 2, [1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match="several scores"):
+        sampler.tell({"k": 1, "c": "a"}, [1.0, 2.0])
+    with pytest.raises(ValueError, match=r"lack the parameters \['k'\]"):
+        sampler.tell({"c": "a"}, 1.0)
+    with pytest.raises(ValueError, match="'z' is not one of the categories"):
+        sampler.tell({"k": 1, "c": "z"}, 1.0)
+    with pytest.raises(ValueError, match="budget must be None or a number"):
+        sampler.tell({"k": 1, "c": "a"}, 1.0, budget="big")
+    with pytest.raises(ValueError, match="A score must be a number"):
+        sampler.tell({"k": 1, "c": "a"}, "good")
+    with pytest.raises(ValueError, match="starting point's c"):
+        sampler.add_starting_point({"k": 1, "c": "z"})
+    assert sampler.observations == []
+
+
+def test_samplers_pickle():
+    sampler = run(GPSampler(MIXED, n_initial_points=3, random_state=0), lambda p: p["dropout"], 5)
+    copy = pickle.loads(pickle.dumps(sampler))
+    assert copy.ask(2) == sampler.ask(2)
+
+
+def test_samplers_import_no_keras_tensorflow_or_dask():
+    code = (
+        "import sys, skhpo.samplers; "
+        "bad = [m for m in ('keras', 'tensorflow', 'distributed', 'dask') if m in sys.modules]; "
+        "print(bad); sys.exit(bool(bad))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
