@@ -7,6 +7,7 @@ the user's code has imported scikeras.
 
 from importlib.metadata import PackageNotFoundError, version
 
+from .bayes import BayesSearchCV
 from .hyperband import HyperbandSearchCV
 from .space import Categorical, Integer, Real
 from .successive_halving import SuccessiveHalvingSearchCV
@@ -17,6 +18,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
 __all__ = [
+    "BayesSearchCV",
     "Categorical",
     "HyperbandSearchCV",
     "Integer",
