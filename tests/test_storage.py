@@ -162,6 +162,10 @@ def test_sigkill_in_the_middle_then_resume(tmp_path, small_xy):
     # after the resume, no stored (completed) rung was trained again
     new_calls = [line for line in _epochs_logged(log) if line[0] not in killed_pid]
     retrained = [c for c in new_calls if int(c[2]) <= stored.get(float(c[1]), 0)]
+    print(
+        f"killed with {sum(stored.values())} epochs stored; the resumed run trained "
+        f"{len(new_calls)} epochs, {len(retrained)} of them in stored rungs"
+    )
     assert retrained == []
     # and the search ends with the same trials as an uninterrupted one
     X, y = np.random.RandomState(0).rand(120, 4), np.arange(120) % 3
