@@ -14,38 +14,17 @@ import argparse
 import os
 import statistics
 import sys
-import time
 
 from _common import HERE, local_client, markdown_table, save
 
 sys.path.insert(0, os.path.join(HERE, "..", "examples"))
 import hyperband_keras_digits as demo  # noqa: E402
-from sklearn.datasets import load_digits  # noqa: E402
-from sklearn.model_selection import train_test_split  # noqa: E402
-
-from skhpo import HyperbandSearchCV  # noqa: E402
+from run import load, run_skhpo  # noqa: E402
 
 
 def one_run(scheduler=None) -> dict:
-    X, y = load_digits(return_X_y=True)
-    X_rest, X_test, y_rest, y_test = train_test_split(
-        X, y, test_size=0.2, stratify=y, random_state=0
-    )
-    X_train, X_val, y_train, y_val = train_test_split(
-        X_rest, y_rest, test_size=0.25, stratify=y_rest, random_state=0
-    )
-    search = HyperbandSearchCV(
-        demo.make_estimator(), demo.SPACE, max_iter=27, random_state=0, scheduler=scheduler
-    )
-    t0 = time.perf_counter()
-    search.fit(X_train, y_train, validation_data=(X_val, y_val))
-    wall = time.perf_counter() - t0
-    return {
-        "wall_s": wall,
-        "epochs": int(search.cv_results_["partial_fit_calls"].sum()),
-        "best_val": search.best_score_,
-        "test": search.score(X_test, y_test),
-    }
+    """One search of the canonical workload, as bench/run.py runs it."""
+    return run_skhpo(load(), 0, scheduler=scheduler)[0]
 
 
 def main() -> None:

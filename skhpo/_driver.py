@@ -410,10 +410,7 @@ class _Loop:
 
     def _outcome(self) -> SearchOutcome:
         best = self.best_final
-        best_state = None
-        if best is not None:
-            step = best[1]
-            best_state = step.state if isinstance(step, _StoredStep) else step.state
+        best_state = best[1].state if best is not None else None
         rungs_reached = {
             s: [(n, r.epochs) for n, r in zip(p.reached, p.bracket.rungs, strict=False)]
             for s, p in self.policies.items()
