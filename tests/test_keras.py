@@ -34,7 +34,8 @@ def build_mlp(nunits=16, dropout=0.0, learning_rate=1e-2, meta=None):
 
 
 def _clf(**kw):
-    return wrappers.KerasClassifier(build_mlp, verbose=0, batch_size=64, random_state=0, **kw)
+    kw.setdefault("batch_size", 64)
+    return wrappers.KerasClassifier(build_mlp, verbose=0, random_state=0, **kw)
 
 
 @pytest.fixture
@@ -138,3 +139,85 @@ def test_user_keras_callbacks_run_inside_trials(digits, how):
     assert [e for e, _ in counter.epochs] == list(range(epochs))
     assert "loss" in counter.epochs[-1][1]
     assert list(best.history_["loss"]) == [logs["loss"] for _, logs in counter.epochs]
+
+
+@pytest.fixture
+def count_keras_predicts(monkeypatch):
+    calls = []
+    original = keras.Model.predict
+
+    def predict(self, x, *args, **kwargs):
+        calls.append(len(x))
+        return original(self, x, *args, **kwargs)
+
+    monkeypatch.setattr(keras.Model, "predict", predict)
+    return calls
+
+
+def _reg(**kw):
+    def build(meta=None):
+        return keras.Sequential(
+            [keras.Input((meta["n_features_in_"],)), keras.layers.Dense(8), keras.layers.Dense(1)]
+        )
+
+    return wrappers.KerasRegressor(build, loss="mse", verbose=0, random_state=0, **kw)
+
+
+@pytest.mark.parametrize(
+    "make, scoring, batch_size, n_val",
+    [
+        (_clf, "accuracy", 64, 300),  # 5 batches, the last one short
+        (_clf, "accuracy", 7, 300),  # 43 small batches
+        (_clf, "neg_log_loss", 64, 300),  # predict_proba
+        (_reg, "r2", 32, 300),
+        (_reg, "neg_mean_squared_error", 32, 1),
+    ],
+)
+def test_validation_scores_call_the_keras_model_directly(
+    digits, count_keras_predicts, make, scoring, batch_size, n_val
+):
+    """Scoring in a trial skips Model.predict and gives exactly the scores predict gives."""
+    from sklearn.metrics import check_scoring
+
+    from skhpo._worker import _direct_predict
+
+    X, y = digits[0][:600], digits[1][:600]
+    X_val, y_val = digits[0][600 : 600 + n_val], digits[1][600 : 600 + n_val]
+    est = make(batch_size=batch_size)
+    est.fit(X, y.astype(np.float32) if make is _reg else y)
+    scorer = check_scoring(est, scoring=scoring)
+    with _direct_predict(est):
+        direct = scorer(est, X_val, y_val)
+        predicted = est.predict(X_val)
+    assert count_keras_predicts == []
+    assert "predict" not in vars(est.model_)  # the Keras model is left as it was
+    assert direct == scorer(est, X_val, y_val)
+    np.testing.assert_array_equal(predicted, est.predict(X_val))
+    assert len(count_keras_predicts) == 2
+
+
+def test_validation_scoring_keeps_keras_predict_where_it_pays(digits, count_keras_predicts):
+    from skhpo._worker import _DIRECT_PREDICT_MAX_BATCHES, _direct_predict
+
+    X, y = digits
+    est = _clf(batch_size=8).fit(X[:200], y[:200])
+    n_many = 8 * _DIRECT_PREDICT_MAX_BATCHES + 1
+    with _direct_predict(est):
+        est.predict(X[:n_many])  # too many batches: Keras' compiled predict
+        est.predict(X[: n_many - 1])
+    assert count_keras_predicts == [n_many]
+    # predict callbacks run only inside Model.predict: kept
+    est = _clf(predict__callbacks=[keras.callbacks.Callback()]).fit(X[:200], y[:200])
+    with _direct_predict(est):
+        est.predict(X[:10])
+    assert count_keras_predicts == [n_many, 10]
+
+
+def test_search_scores_trials_without_model_predict(digits, count_keras_predicts):
+    X, y = digits[0][:500], digits[1][:500]
+    search = HyperbandSearchCV(_clf(), {"model__nunits": [8, 16]}, max_iter=3, random_state=0)
+    search.fit(X, y)
+    assert count_keras_predicts == []
+    assert search.best_score_ > 0.5
+    search.predict(X[:10])  # the user's own predictions go through Keras' predict
+    assert count_keras_predicts == [10]
