@@ -29,14 +29,16 @@ demo: setup
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-# The canonical benchmark; BENCH_ARGS="--repeats 1 --no-keras-tuner", say.
-bench: setup
-	@if [ -f bench/run.py ]; then \
-		echo "$(PY) bench/run.py $(BENCH_ARGS)"; \
-		$(PY) bench/run.py $(BENCH_ARGS); \
-	else \
-		echo "bench/run.py does not exist yet"; \
-	fi
+# The canonical benchmark, with the peers of the bench extra (keras-tuner, scikit-optimize)
+# installed once; BENCH_ARGS="--repeats 1 --no-keras-tuner", say.
+BENCH_STAMP := $(VENV)/.skhpo-bench-installed
+
+$(BENCH_STAMP): $(STAMP)
+	$(PY) -m pip install -q -e ".[bench]"
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 docs: setup
 	$(PY) -m sphinx -W --keep-going -b html docs docs/_build/html
