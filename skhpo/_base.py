@@ -200,6 +200,12 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
                 patience=self._patience(),
                 tol=float(self.tol),
                 checkpoint=storage is not None,
+                # dask recomputes what a lost worker held: its tasks read rungs back
+                storage_path=(
+                    os.path.abspath(storage.path)
+                    if storage is not None and not isinstance(executor, InProcessExecutor)
+                    else None
+                ),
                 timeout=self.timeout,
             )
             outcome = run_search(

@@ -7,9 +7,11 @@ trial's next task, which dask runs where the pair already is (the state is decla
 large to dask's ``sizeof``, and the task names the worker that holds it), and only the
 small record is gathered. The search's data is scattered once, to every worker.
 
-If a worker dies, dask recomputes the lost pairs from their lineage on another worker:
-the trial restarts from scratch and trains back to where it was, and the records
-already gathered are not gathered again.
+If a worker dies, dask recomputes the lost pairs from their lineage on another worker,
+and the records already gathered are not gathered again. Without storage, the trial
+restarts from scratch and trains back to where it was; with ``storage=`` (a file the
+workers can read), each recomputed task reads its rung back from the stored checkpoint
+and only the tasks that were running are trained again.
 """
 
 from __future__ import annotations
@@ -29,6 +31,10 @@ __all__ = ["DaskExecutor", "PrepareKerasBackend", "check_picklable"]
 # A trial's state holds a live model: moving it means pickling weights and compiling
 # again. Declaring it large makes the scheduler run the trial's next task where it is.
 _STATE_NOMINAL_BYTES = 1 << 30
+
+
+# Added to a record task's priority: above every training task's (their priority is a rung).
+_RECORD_PRIORITY = 1 << 20
 
 
 @sizeof.register(TrialState)
@@ -151,8 +157,10 @@ class DaskExecutor:
             priority=priority,
             pure=False,
         )
+        # The record goes first: on a busy worker it would otherwise wait behind training
+        # tasks queued earlier, and the driver would learn of the result late.
         record = self.client.submit(
-            _record_of, pair, key=name + "-record", priority=priority, pure=False
+            _record_of, pair, key=name + "-record", priority=priority + _RECORD_PRIORITY, pure=False
         )
         return _DaskStep(self, pair, record)
 

@@ -1,10 +1,13 @@
 """Storage of a search in SQLite (standard library): trials, scored steps, checkpoints.
 
 Every finished task is written in one transaction: its record and, when the trial goes
-on, a checkpoint of the trial's state (the model at the rung it reached). A process
-killed at any moment leaves the file as it was after the last transaction. Running the
-same search again on the same file replays the stored steps (nothing retrained) and
-restarts the trials that were training from their last checkpoint.
+on, a checkpoint of the trial's state (the model at the rung it reached; a live trial
+keeps one per rung until it stops). A process killed at any moment leaves the file as it
+was after the last transaction. Running the same search again on the same file replays
+the stored steps (nothing retrained) and restarts the trials that were training from
+their last checkpoint. On a dask cluster whose workers can read the file, a rung that
+dask recomputes after losing a worker is read back from its checkpoint
+(:func:`read_stored_step`) instead of trained again.
 
 Checkpoints are pickles (scikeras models pickle through Keras' own saving format): a
 storage file is as trusted as code, since loading it runs what it contains. Only open
@@ -21,7 +24,7 @@ from typing import Any
 
 from .exceptions import StorageMismatchError
 
-__all__ = ["SqliteStorage", "StorageMismatchError"]
+__all__ = ["SqliteStorage", "StorageMismatchError", "read_stored_step"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -32,7 +35,8 @@ CREATE TABLE IF NOT EXISTS steps (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, idx INTEGER NOT NULL, epochs_before INTEGER NOT NULL,
     record BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS checkpoints (
-    idx INTEGER PRIMARY KEY, epochs INTEGER NOT NULL, state BLOB NOT NULL);
+    idx INTEGER NOT NULL, epochs INTEGER NOT NULL, state BLOB NOT NULL,
+    PRIMARY KEY (idx, epochs));
 """
 
 
@@ -140,7 +144,9 @@ class SqliteStorage:
             self._db.execute("DELETE FROM checkpoints WHERE idx = ?", (index,))
 
     def load_checkpoint(self, index: int) -> Any:
-        row = self._db.execute("SELECT state FROM checkpoints WHERE idx = ?", (index,)).fetchone()
+        """The state of trial ``index`` at the last rung it reached."""
+        q = "SELECT state FROM checkpoints WHERE idx = ? ORDER BY epochs DESC LIMIT 1"
+        row = self._db.execute(q, (index,)).fetchone()
         if row is None:
             raise KeyError(f"no checkpoint of trial {index} in {self.path!r}")
         return pickle.loads(row[0])
@@ -148,3 +154,36 @@ class SqliteStorage:
     def has_checkpoint(self, index: int) -> bool:
         q = "SELECT 1 FROM checkpoints WHERE idx = ?"
         return self._db.execute(q, (index,)).fetchone() is not None
+
+
+def read_stored_step(path: str, model_id: str, epochs_before: int) -> tuple[Any, dict] | None:
+    """The stored outcome of trial ``model_id``'s task from ``epochs_before``, if any.
+
+    Returns ``(state, record)``, the state from the checkpoint at the epochs the task
+    reached, or ``None`` when the file cannot be read here (a worker on another machine)
+    or holds no such step. Opens the file read-only: a worker never writes it.
+    """
+    from urllib.parse import quote
+
+    try:
+        db = sqlite3.connect(f"file:{quote(os.path.abspath(path))}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return None
+    try:
+        found = db.execute("SELECT idx FROM trials WHERE model_id = ?", (model_id,)).fetchone()
+        if found is None:
+            return None
+        q = "SELECT record FROM steps WHERE idx = ? AND epochs_before = ? ORDER BY seq DESC"
+        step = db.execute(q, (found[0], epochs_before)).fetchone()
+        if step is None:
+            return None
+        record = pickle.loads(step[0])
+        q = "SELECT state FROM checkpoints WHERE idx = ? AND epochs = ?"
+        state = db.execute(q, (found[0], record["epochs"])).fetchone()
+    except sqlite3.Error:
+        return None
+    finally:
+        db.close()
+    if state is None:
+        return None
+    return pickle.loads(state[0]), record

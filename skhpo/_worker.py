@@ -25,6 +25,8 @@ from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 
 from ._promotion import should_stop_early
+from ._storage import _dumps as _storage_dumps
+from ._storage import read_stored_step
 from .exceptions import TrialTimeoutError
 
 __all__ = ["SearchData", "TrialSpec", "TrialState", "fit_epochs", "refit_task", "step_task"]
@@ -96,6 +98,9 @@ class SearchData:
     tol: float = 1e-3
     checkpoint: bool = False  # send a pickled TrialState back with each record (storage)
     timeout: float | None = None  # seconds a trial may spend training and scoring
+    # the storage file, where tasks may be recomputed (dask, after a lost worker): a
+    # task whose outcome is stored there is read back instead of trained again
+    storage_path: str | None = None
     prep_cache: OrderedDict = field(default_factory=OrderedDict, repr=False)
 
     # How many times this process received a SearchData (diagnostics: the data of a
@@ -267,7 +272,9 @@ def step_task(trial: TrialSpec | TrialState | tuple, data: SearchData, n_epochs:
     Returns ``(state, record)``. A trial that raises is caught here (unless
     ``error_score="raise"``): its state is ``None`` and its record carries the error and
     ``error_score``. With ``patience``, the trial is scored after every epoch and stops
-    by itself when its score has not improved by ``tol`` in ``patience`` epochs.
+    by itself when its score has not improved by ``tol`` in ``patience`` epochs. With
+    ``data.storage_path``, a task whose outcome the storage already holds (dask runs it
+    again to recompute what a lost worker held) returns the stored state and record.
     """
     if isinstance(trial, tuple):  # the previous task's (state, record), from a cluster
         trial = trial[0]
@@ -279,6 +286,11 @@ def step_task(trial: TrialSpec | TrialState | tuple, data: SearchData, n_epochs:
     elapsed_before = trial.elapsed if isinstance(trial, TrialState) else 0.0
     remaining = None if data.timeout is None else max(data.timeout - elapsed_before, 0.0)
     stopped = False
+    if data.storage_path is not None:
+        stored = read_stored_step(data.storage_path, model_id, epochs_before)
+        if stored is not None:
+            state, record = stored
+            return state, {**record, "checkpoint": None, "restored": True}
     start = time.perf_counter()
     try:
         with _deadline(remaining, data.timeout):
@@ -382,9 +394,7 @@ class _AsyncTimeout(Exception):
 
 
 def _dumps(state: TrialState) -> bytes:
-    from ._storage import _dumps as dumps
-
-    return dumps(state)
+    return _storage_dumps(state)
 
 
 def refit_task(estimator: Any, params: dict, X: Any, y: Any, fit_params: dict, epochs: int):

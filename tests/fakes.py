@@ -18,7 +18,17 @@ class CurveClassifier(ClassifierMixin, BaseEstimator):
     makes it raise in ``partial_fit`` ("fit"), in scoring ("score"), or return NaN.
     """
 
-    def __init__(self, a=0.5, b=1, fail=None, plateau=None, sleep=0.0, kill_marker=None, log=None):
+    def __init__(
+        self,
+        a=0.5,
+        b=1,
+        fail=None,
+        plateau=None,
+        sleep=0.0,
+        kill_marker=None,
+        log=None,
+        kill_epoch=1,
+    ):
         self.a = a
         self.b = b
         self.fail = fail
@@ -26,10 +36,15 @@ class CurveClassifier(ClassifierMixin, BaseEstimator):
         self.sleep = sleep
         self.kill_marker = kill_marker
         self.log = log
+        self.kill_epoch = kill_epoch
 
     def partial_fit(self, X, y, classes=None, sample_weight=None):
-        if self.kill_marker is not None and not os.path.exists(self.kill_marker):
-            # the first model to get here kills its (dask worker) process, once
+        if (
+            self.kill_marker is not None
+            and getattr(self, "n_calls_", 0) + 1 >= self.kill_epoch
+            and not os.path.exists(self.kill_marker)
+        ):
+            # the first model to reach epoch kill_epoch kills its (dask worker) process, once
             with open(self.kill_marker, "w") as f:
                 f.write(str(os.getpid()))
             os._exit(1)
