@@ -10,7 +10,9 @@ TensorFlow on the CPU. In one invocation, for each repetition:
 - the floor: the configurations skhpo sampled, each built once and trained for exactly
   the epochs the search gave it, in a plain Keras loop (one ``fit`` call per model, no
   scoring, no search machinery);
-- keras-tuner's Hyperband (max_epochs=27, factor=3) over the same space, if installed.
+- keras-tuner's Hyperband (max_epochs=27, factor=3) over the same space, if installed,
+  in a fresh process for each repetition (in one process it slowed down from one
+  repetition to the next: 300 s, then 500 s, then more than 600 s).
 
 Medians over ``--repeats`` and the ratios skhpo/floor and keras-tuner/skhpo are written
 to ``bench/results/canonical.json`` and printed as a Markdown table.
@@ -21,9 +23,11 @@ to ``bench/results/canonical.json`` and printed as a Markdown table.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -56,10 +60,11 @@ def load():
     return X_train, y_train, X_val, y_val, X_test, y_test
 
 
-def run_skhpo(data, seed, **kw) -> tuple[dict, HyperbandSearchCV]:
+def run_skhpo(data, seed, *, seed_models=True, **kw) -> tuple[dict, HyperbandSearchCV]:
     X_train, y_train, X_val, y_val, X_test, y_test = data
+    model_seed = seed if seed_models else None
     search = HyperbandSearchCV(
-        demo.make_estimator(seed), demo.SPACE, max_iter=27, random_state=seed, **kw
+        demo.make_estimator(model_seed), demo.SPACE, max_iter=27, random_state=seed, **kw
     )
     t0 = time.perf_counter()
     search.fit(X_train, y_train, validation_data=(X_val, y_val))
@@ -89,11 +94,10 @@ def build_compiled(p: dict, n_features: int, n_classes: int) -> keras.Model:
     return model
 
 
-def run_floor(data, search: HyperbandSearchCV, seed: int) -> dict:
+def run_floor(data, search: HyperbandSearchCV, seed: int | None) -> dict:
     """The sampled configurations, each built once and trained its epochs in one call.
 
-    Seeded like the scikeras models of the search (which set TensorFlow's seed and op
-    determinism for every fit), so both run under the same TensorFlow settings.
+    Each model is seeded once (``keras.utils.set_random_seed``), unless ``seed`` is None.
     """
     X_train, y_train = data[0], data[1]
     Xs = MinMaxScaler().fit_transform(X_train).astype("float32")
@@ -102,7 +106,8 @@ def run_floor(data, search: HyperbandSearchCV, seed: int) -> dict:
     epochs = 0
     for params, n in zip(res["params"], res["partial_fit_calls"], strict=True):
         p = _short(params)
-        keras.utils.set_random_seed(seed)
+        if seed is not None:
+            keras.utils.set_random_seed(seed)
         model = build_compiled(p, Xs.shape[1], 10)
         model.fit(Xs, y_train, epochs=int(n), batch_size=p["batch_size"], verbose=0)
         epochs += int(n)
@@ -170,12 +175,37 @@ def run_keras_tuner(data, seed) -> dict | None:
     }
 
 
+def run_keras_tuner_process(seed) -> dict | None:
+    """:func:`run_keras_tuner` in a fresh Python process."""
+    proc = subprocess.run(
+        [sys.executable, __file__, "--keras-tuner-child", str(seed)],
+        capture_output=True,
+        text=True,
+    )
+    rows = [line[4:] for line in proc.stdout.splitlines() if line.startswith("ROW ")]
+    if proc.returncode != 0 or not rows:
+        print("keras-tuner failed:", proc.stderr[-3000:], file=sys.stderr)
+        return None
+    return json.loads(rows[0]) or None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no-dask", action="store_true")
     parser.add_argument("--no-keras-tuner", action="store_true")
+    parser.add_argument("--no-async", action="store_true")
+    parser.add_argument(
+        "--unseeded-models",
+        action="store_true",
+        help="KerasClassifier(random_state=None), and the floor's models unseeded: without "
+        "scikeras' reseeding of TensorFlow at every build and fit call",
+    )
+    parser.add_argument("--keras-tuner-child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.keras_tuner_child is not None:
+        print("ROW " + json.dumps(run_keras_tuner(load(), args.keras_tuner_child)), flush=True)
+        return
     import cloudpickle
 
     cloudpickle.register_pickle_by_value(demo)
@@ -189,18 +219,26 @@ def main() -> None:
 
     for rep in range(args.repeats):
         seed = rep
-        row, search = run_skhpo(data, seed, scheduler="in-process")
+        seeded = not args.unseeded_models
+        row, search = run_skhpo(data, seed, seed_models=seeded, scheduler="in-process")
         add("skhpo in-process, synchronous", row)
-        add("floor (same configurations, plain Keras)", run_floor(data, search, seed))
-        add(
-            "skhpo in-process, asynchronous",
-            run_skhpo(data, seed, scheduler="in-process", asynchronous=True)[0],
-        )
+        floor = run_floor(data, search, seed if seeded else None)
+        add("floor (same configurations, plain Keras)", floor)
+        if not args.no_async:
+            add(
+                "skhpo in-process, asynchronous",
+                run_skhpo(
+                    data, seed, seed_models=seeded, scheduler="in-process", asynchronous=True
+                )[0],
+            )
         if not args.no_keras_tuner:
-            add("keras-tuner Hyperband", run_keras_tuner(data, seed))
+            add("keras-tuner Hyperband", run_keras_tuner_process(seed))
         if not args.no_dask:
             with local_client(2, 1):
-                add("skhpo, LocalCluster 2 workers x 1 thread", run_skhpo(data, seed)[0])
+                add(
+                    "skhpo, LocalCluster 2 workers x 1 thread",
+                    run_skhpo(data, seed, seed_models=seeded)[0],
+                )
 
     rows = []
     for name, rs in runs.items():
@@ -233,7 +271,8 @@ def main() -> None:
     for k, v in ratios.items():
         print(f"{k}: {v:.3f}")
     print(f"floor epochs {floor['epochs']} = skhpo epochs {sk['epochs']}")
-    print("results:", save("canonical", {"rows": rows, "ratios": ratios, "runs": runs}))
+    name = "canonical-unseeded" if args.unseeded_models else "canonical"
+    print("results:", save(name, {"rows": rows, "ratios": ratios, "runs": runs}))
 
 
 if __name__ == "__main__":

@@ -55,8 +55,8 @@ SPACE = {
 }
 
 
-def make_estimator(seed: int = 0):
-    """MinMaxScaler, then the MLP through scikeras."""
+def make_estimator(seed: int | None = 0):
+    """MinMaxScaler, then the MLP through scikeras (seeded with ``seed`` unless None)."""
     return make_pipeline(
         MinMaxScaler(),
         KerasClassifier(
