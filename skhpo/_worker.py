@@ -228,13 +228,16 @@ def _direct_predict(model: Any):
     still validates the input, encodes the targets and the scorer is unchanged. The
     outputs are the same batches through the same layers; Keras' ``predict`` is kept
     for inputs that are not one NumPy array, more than ``_DIRECT_PREDICT_MAX_BATCHES``
-    batches, predict callbacks, and Keras models with their own ``predict``.
+    batches, predict callbacks, Keras models with their own ``predict``, and the JAX
+    backend, whose op-by-op calls cost more than its compiled predict (0.39 s against
+    0.24 s on the CPU, bench/fixed_costs.py).
     """
     keras_model = getattr(model, "model_", None) if _is_scikeras(model) else None
     keras = sys.modules.get("keras")
     if (
         keras_model is None
         or keras is None
+        or keras.backend.backend() == "jax"
         or type(keras_model).predict is not keras.Model.predict
         or getattr(model, "_predict_callbacks", None)
     ):

@@ -206,11 +206,17 @@ def test_validation_scoring_keeps_keras_predict_where_it_pays(digits, count_kera
         est.predict(X[:n_many])  # too many batches: Keras' compiled predict
         est.predict(X[: n_many - 1])
     assert count_keras_predicts == [n_many]
+    # the JAX backend compiles Model.predict once, and its op-by-op calls cost more: kept
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(keras.backend, "backend", lambda: "jax")
+        with _direct_predict(est):
+            est.predict(X[:10])
+    assert count_keras_predicts == [n_many, 10]
     # predict callbacks run only inside Model.predict: kept
     est = _clf(predict__callbacks=[keras.callbacks.Callback()]).fit(X[:200], y[:200])
     with _direct_predict(est):
-        est.predict(X[:10])
-    assert count_keras_predicts == [n_many, 10]
+        est.predict(X[:12])
+    assert count_keras_predicts == [n_many, 10, 12]
 
 
 def test_search_scores_trials_without_model_predict(digits, count_keras_predicts):
