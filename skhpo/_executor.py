@@ -65,24 +65,52 @@ class Executor(Protocol):
         """Release what the executor holds."""
 
 
-class _DoneStep:
-    __slots__ = ("_error", "_record", "state")
+class _LazyStep:
+    """A task of the in-process executor: run when the driver takes it, not at submit.
 
-    def __init__(self, state: Any, record: Any, error: BaseException | None) -> None:
-        self.state = state
-        self._record = record
-        self._error = error
+    So the driver records (and stores) each task as soon as it has run, and callbacks
+    see trials one by one, rather than after a whole rung was trained.
+    """
+
+    __slots__ = ("_args", "_error", "_fn", "_record", "_state")
+
+    def __init__(self, fn: Callable[..., tuple[Any, Any]], args: tuple) -> None:
+        self._fn: Callable[..., tuple[Any, Any]] | None = fn
+        self._args = args
+        self._state = self._record = None
+        self._error: BaseException | None = None
+
+    def run(self) -> None:
+        fn, self._fn = self._fn, None
+        if fn is None:  # ran already, or released before it ran
+            return
+        args, self._args = self._args, ()
+        try:
+            self._state, self._record = fn(*args)
+        except Exception as exc:  # handed to the driver through record()
+            self._error = exc
+
+    @property
+    def state(self) -> Any:
+        self.run()
+        return self._state
 
     def record(self) -> Any:
+        self.run()
         if self._error is not None:
             raise self._error
         return self._record
 
+    def release(self) -> None:
+        self._fn = None
+        self._args = ()
+        self._state = None
+
 
 class _FifoCompleted:
-    """The in-process ``as_completed``: steps are done when submitted, so first in, first out."""
+    """The in-process ``as_completed``: each step runs when it is taken, first in, first out."""
 
-    def __init__(self, steps: Iterable[Step]) -> None:
+    def __init__(self, steps: Iterable[_LazyStep]) -> None:
         self._queue = deque(steps)
 
     def __iter__(self) -> _FifoCompleted:
@@ -91,14 +119,16 @@ class _FifoCompleted:
     def __next__(self) -> Step:
         if not self._queue:
             raise StopIteration
-        return self._queue.popleft()
+        step = self._queue.popleft()
+        step.run()
+        return step
 
     def add(self, step: Step) -> None:
         self._queue.append(step)
 
 
 class InProcessExecutor:
-    """Run every task at once, in the calling process and thread.
+    """Run tasks one at a time, in the calling process and thread, in submission order.
 
     Keras and BLAS already use every core for one model, so running one task at a time
     costs nothing on a single machine, and nothing has to be started.
@@ -110,11 +140,7 @@ class InProcessExecutor:
     def submit(
         self, fn: Callable[..., tuple[Any, Any]], *args: Any, key: str = "", priority: int = 0
     ) -> Step:
-        try:
-            state, record = fn(*args)
-        except Exception as exc:  # handed to the driver through Step.record()
-            return _DoneStep(None, None, exc)
-        return _DoneStep(state, record, None)
+        return _LazyStep(fn, args)
 
     def fetch(self, state: Any) -> Any:
         return state
@@ -123,8 +149,8 @@ class InProcessExecutor:
         return _FifoCompleted(steps)
 
     def release(self, step: Step) -> None:
-        if isinstance(step, _DoneStep):
-            step.state = None
+        if isinstance(step, _LazyStep):
+            step.release()
 
     def close(self) -> None:
         pass

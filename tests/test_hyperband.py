@@ -366,3 +366,29 @@ def test_bohb_bad_input(small_xy):
         _search(sampler_kwargs={"xi": 0.1}).fit(*small_xy)
     with pytest.raises(ValueError, match="sampler_kwargs"):
         _search(sampler="bayes", sampler_kwargs={"nope": 1}).fit(*small_xy)
+
+
+def test_in_process_tasks_are_recorded_one_by_one(tmp_path, small_xy):
+    """A task is taken in (callbacks, storage) before the next one trains."""
+    from skhpo.callbacks import SearchCallback
+
+    log, db = tmp_path / "epochs.log", str(tmp_path / "s.db")
+    trained_when_scored = []
+
+    class Watch(SearchCallback):
+        def on_trial_scored(self, search, trial, epochs, score):
+            trained_when_scored.append(len(log.read_text().splitlines()))
+
+    SuccessiveHalvingSearchCV(
+        CurveClassifier(log=str(log)),
+        {"a": (0.0, 1.0)},
+        n_initial_parameters=9,
+        n_initial_iter=1,
+        max_iter=3,
+        random_state=0,
+        callbacks=[Watch()],
+        storage=db,
+        scheduler="in-process",
+    ).fit(*small_xy)
+    # nine one-epoch tasks, then three promotions to 3 epochs (two more epochs each)
+    assert trained_when_scored == [1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 13, 15]
