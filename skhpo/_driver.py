@@ -8,6 +8,7 @@ live model, plus the best trial that has stopped (it may be ``best_estimator_``)
 
 from __future__ import annotations
 
+import bisect
 import logging
 import math
 import time
@@ -31,7 +32,9 @@ class SyncHalving:
 
     Every trial of a rung is scored before any is promoted: the best
     ``rungs[k + 1].n_models`` go on (NaN, failed and early-stopped trials never do),
-    the others are pruned.
+    the others are pruned. A trial is pruned as soon as that many trials of its rung
+    have scored ahead of it, so that its model is let go without waiting for the rest
+    of the rung: a wide first rung holds about ``1 / eta`` of its models at once.
     """
 
     def __init__(self, bracket: Bracket, trial_ids: Sequence[int], eta: float = 3) -> None:
@@ -40,6 +43,8 @@ class SyncHalving:
         self.members = list(trial_ids)
         self.results: dict[int, float] = {}
         self.reached: list[int] = [len(self.members)]
+        self._ranked: list[tuple[float, int, int]] = []  # (-score, position, trial), best first
+        self._out: set[int] = set()  # pruned before the end of the rung
 
     def start(self) -> list[tuple[int, int]]:
         """``(trial, target epochs)`` to submit first."""
@@ -58,23 +63,48 @@ class SyncHalving:
         Returns ``(to_submit, pruned, completed, messages)``.
         """
         self.results[trial] = math.nan if score is None else score
-        if len(self.results) < len(self.members):
-            return [], [], [], []
         rungs = self.bracket.rungs
+        last = self.rung + 1 == len(rungs)
+        if len(self.results) < len(self.members):
+            return [], ([] if last else self._surely_out(trial)), [], []
         ordered = {i: self.results[i] for i in self.members}
-        if self.rung + 1 == len(rungs):
+        if last:
             done = [i for i, s in ordered.items() if not math.isnan(s)]
             return [], [i for i in self.members if i not in done], done, []
         winners = top_k(ordered, rungs[self.rung + 1].n_models)
-        pruned = [i for i in self.members if i not in winners]
+        pruned = [i for i in self.members if i not in winners and i not in self._out]
         self.rung += 1
         self.members = sorted(winners)
         self.results = {}
+        self._ranked = []
+        self._out = set()
         self.reached.append(len(self.members))
         if not self.members:
             return [], pruned, [], []
         epochs = rungs[self.rung].epochs
         return [(i, epochs) for i in self.members], pruned, [], [self.log_line()]
+
+    def _surely_out(self, trial: int) -> list[int]:
+        """Trials of the rung that can no longer be promoted, now that ``trial`` scored.
+
+        Ranked as :func:`top_k` ranks them (higher score first, ties to the earlier
+        member), the trials at places ``n_models`` and beyond stay there whatever the
+        others score. One new score pushes at most one trial past that place.
+        """
+        k = self.bracket.rungs[self.rung + 1].n_models
+        score = self.results[trial]
+        if math.isnan(score):
+            newly = [trial]
+        else:
+            entry = (-score, self.members.index(trial), trial)
+            place = bisect.bisect(self._ranked, entry)
+            self._ranked.insert(place, entry)
+            newly = [t for _, _, t in self._ranked[k : k + 1]]
+            if place >= k:
+                newly.append(trial)
+        newly = [t for t in dict.fromkeys(newly) if t not in self._out]
+        self._out.update(newly)
+        return newly
 
     def log_line(self) -> str:
         rung = self.bracket.rungs[self.rung]

@@ -228,3 +228,31 @@ def test_should_stop_early_takes_tuples_and_numpy():
     assert should_stop_early((0.5, 0.5), 1, 1e-3) is True
     assert should_stop_early(np.array([0.5, 0.6, 0.6]), 1, 1e-3) is True
     assert should_stop_early(np.array([0.5, np.nan], dtype=np.float32), 1, 1e-3) is True
+
+
+@pytest.mark.parametrize(
+    "scores, pruned_at_each_report",
+    [
+        # three of nine go on: a trial is pruned once three others scored ahead of it
+        (
+            [0.1, 0.9, 0.5, 0.8, float("nan"), 0.7, 0.2, 0.95, 0.3],
+            [[], [], [], [0], [4], [2], [6], [5], [8]],
+        ),
+        # ties rank the earlier trial first
+        ([0.5] * 9, [[], [], [], [3], [4], [5], [6], [7], [8]]),
+        # improving scores push one trial out at a time
+        ([0.1 * i for i in range(9)], [[], [], [], [0], [1], [2], [3], [4], [5]]),
+    ],
+)
+def test_sync_halving_prunes_a_trial_as_soon_as_it_cannot_go_on(scores, pruned_at_each_report):
+    from skhpo._driver import SyncHalving
+    from skhpo._schedule import Bracket, Rung
+
+    bracket = Bracket(index=2, rungs=(Rung(9, 1), Rung(3, 3), Rung(1, 9)))
+    policy = SyncHalving(bracket, range(9))
+    pruned = [policy.report(i, s)[1] for i, s in enumerate(scores)]
+    assert pruned == pruned_at_each_report
+    # the rung's end promotes exactly what top_k promotes from all nine
+    winners = top_k(dict(enumerate(scores)), 3)
+    assert policy.members == sorted(winners)
+    assert sorted(sum(pruned, [])) == sorted(set(range(9)) - set(winners))
