@@ -22,7 +22,6 @@ import argparse
 import contextlib
 import gc
 import os
-import sys
 import time
 import tracemalloc
 
@@ -40,12 +39,16 @@ def _rss_mb() -> float:
 
 @contextlib.contextmanager
 def subprocess_client(n_workers: int):
-    """Scheduler and workers in processes of their own, on loopback."""
-    import cloudpickle
+    """Scheduler and workers in processes of their own, on loopback.
+
+    They import the estimator from bench/ (the scheduler unpickles tasks too).
+    """
     from distributed import Client
     from distributed.deploy.subprocess import SubprocessCluster
 
-    cloudpickle.register_pickle_by_value(sys.modules[Trivial.__module__])
+    here = os.path.dirname(os.path.abspath(__file__))
+    path = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = here + (os.pathsep + path if path else "")
     with (
         SubprocessCluster(n_workers=n_workers, threads_per_worker=1, dashboard_address=None) as c,
         Client(c) as client,
