@@ -196,6 +196,9 @@ def main() -> None:
     parser.add_argument("--no-keras-tuner", action="store_true")
     parser.add_argument("--no-async", action="store_true")
     parser.add_argument(
+        "--sampler", default="random", help="skhpo's sampler: random (default) or bayes (BOHB)"
+    )
+    parser.add_argument(
         "--unseeded-models",
         action="store_true",
         help="KerasClassifier(random_state=None), and the floor's models unseeded: without "
@@ -220,16 +223,15 @@ def main() -> None:
     for rep in range(args.repeats):
         seed = rep
         seeded = not args.unseeded_models
-        row, search = run_skhpo(data, seed, seed_models=seeded, scheduler="in-process")
+        kw = {"seed_models": seeded, "sampler": args.sampler}
+        row, search = run_skhpo(data, seed, scheduler="in-process", **kw)
         add("skhpo in-process, synchronous", row)
         floor = run_floor(data, search, seed if seeded else None)
         add("floor (same configurations, plain Keras)", floor)
         if not args.no_async:
             add(
                 "skhpo in-process, asynchronous",
-                run_skhpo(
-                    data, seed, seed_models=seeded, scheduler="in-process", asynchronous=True
-                )[0],
+                run_skhpo(data, seed, scheduler="in-process", asynchronous=True, **kw)[0],
             )
         if not args.no_keras_tuner:
             add("keras-tuner Hyperband", run_keras_tuner_process(seed))
@@ -237,7 +239,7 @@ def main() -> None:
             with local_client(2, 1):
                 add(
                     "skhpo, LocalCluster 2 workers x 1 thread",
-                    run_skhpo(data, seed, seed_models=seeded)[0],
+                    run_skhpo(data, seed, **kw)[0],
                 )
 
     rows = []
@@ -271,7 +273,8 @@ def main() -> None:
     for k, v in ratios.items():
         print(f"{k}: {v:.3f}")
     print(f"floor epochs {floor['epochs']} = skhpo epochs {sk['epochs']}")
-    name = "canonical-unseeded" if args.unseeded_models else "canonical"
+    name = "canonical" + ("-unseeded" if args.unseeded_models else "")
+    name += "" if args.sampler == "random" else f"-{args.sampler}"
     print("results:", save(name, {"rows": rows, "ratios": ratios, "runs": runs}))
 
 

@@ -25,8 +25,7 @@ from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 
 from ._promotion import should_stop_early
-from ._storage import _dumps as _storage_dumps
-from ._storage import read_stored_step
+from ._storage import _dumps, read_stored_step
 from .exceptions import TrialTimeoutError
 
 __all__ = ["SearchData", "TrialSpec", "TrialState", "fit_epochs", "refit_task", "step_task"]
@@ -394,10 +393,6 @@ def _deadline(seconds: float | None, timeout: float | None):
 
 class _AsyncTimeout(Exception):
     """Raised by the watchdog in the trial's thread; turned into TrialTimeoutError."""
-
-
-def _dumps(state: TrialState) -> bytes:
-    return _storage_dumps(state)
 
 
 def refit_task(estimator: Any, params: dict, X: Any, y: Any, fit_params: dict, epochs: int):
