@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import subprocess
 import sys
 import time
 
@@ -56,6 +57,24 @@ def local_client(n_workers: int, threads_per_worker: int = 1):
         Client(cluster) as client,
     ):
         yield client
+
+
+def print_row(row) -> None:
+    """What a child process of :func:`child_rows` reports: one JSON value on a line."""
+    print("ROW " + json.dumps(row), flush=True)
+
+
+def child_rows(argv: list[str], env: dict | None = None) -> list | None:
+    """Run ``python *argv`` in a fresh process; the values it printed with :func:`print_row`.
+
+    ``None``, with the end of its standard error printed, when it failed.
+    """
+    proc = subprocess.run([sys.executable, *argv], env=env, capture_output=True, text=True)
+    rows = [json.loads(line[4:]) for line in proc.stdout.splitlines() if line.startswith("ROW ")]
+    if proc.returncode != 0 or not rows:
+        print(f"{argv[0]} failed:\n{proc.stderr[-3000:]}", file=sys.stderr)
+        return None
+    return rows
 
 
 def markdown_table(rows: list[dict], columns: list[str]) -> str:

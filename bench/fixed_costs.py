@@ -25,15 +25,13 @@ first model of each process on its own (it pays the process's warm-up).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 
-from _common import HERE, markdown_table, save
+from _common import HERE, child_rows, markdown_table, print_row, save
 
 WIDTHS = [(64, 20), (32, 16), (96, 30), (48, 12), (80, 24), (16, 10), (56, 18), (24, 28)]
 KEYS = [
@@ -96,21 +94,12 @@ def child(n_models: int) -> None:
             "predict_first": t5 - t4,
             "direct_call": t6 - t5,
         }
-        print("ROW " + json.dumps(row), flush=True)
+        print_row(row)
 
 
 def measure(backend: str, n_models: int, env: dict) -> list[dict] | None:
     env = {**os.environ, **env, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    proc = subprocess.run(
-        [sys.executable, __file__, "--child", "--models", str(n_models)],
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    if proc.returncode != 0:
-        print(f"{backend}: failed\n{proc.stderr[-2000:]}", file=sys.stderr)
-        return None
-    return [json.loads(line[4:]) for line in proc.stdout.splitlines() if line.startswith("ROW ")]
+    return child_rows([__file__, "--child", "--models", str(n_models)], env)
 
 
 def summarise(name: str, rows: list[dict]) -> list[dict]:

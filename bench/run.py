@@ -23,18 +23,16 @@ to ``bench/results/canonical.json`` and printed as a Markdown table.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from _common import HERE, local_client, markdown_table, save  # noqa: E402
+from _common import HERE, child_rows, local_client, markdown_table, print_row, save  # noqa: E402
 
 sys.path.insert(0, os.path.join(HERE, "..", "examples"))
 import hyperband_keras_digits as demo  # noqa: E402
@@ -177,16 +175,8 @@ def run_keras_tuner(data, seed) -> dict | None:
 
 def run_keras_tuner_process(seed) -> dict | None:
     """:func:`run_keras_tuner` in a fresh Python process."""
-    proc = subprocess.run(
-        [sys.executable, __file__, "--keras-tuner-child", str(seed)],
-        capture_output=True,
-        text=True,
-    )
-    rows = [line[4:] for line in proc.stdout.splitlines() if line.startswith("ROW ")]
-    if proc.returncode != 0 or not rows:
-        print("keras-tuner failed:", proc.stderr[-3000:], file=sys.stderr)
-        return None
-    return json.loads(rows[0]) or None
+    rows = child_rows([__file__, "--keras-tuner-child", str(seed)])
+    return rows[0] if rows else None
 
 
 def main() -> None:
@@ -207,7 +197,7 @@ def main() -> None:
     parser.add_argument("--keras-tuner-child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.keras_tuner_child is not None:
-        print("ROW " + json.dumps(run_keras_tuner(load(), args.keras_tuner_child)), flush=True)
+        print_row(run_keras_tuner(load(), args.keras_tuner_child))
         return
     import cloudpickle
 

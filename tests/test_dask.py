@@ -27,16 +27,21 @@ cloudpickle.register_pickle_by_value(fakes)
 SPACE = {"a": (0.0, 1.0), "b": [1, 2, 3]}
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    with distributed.LocalCluster(
+def _fresh_cluster(**kwargs):
+    """Two single-threaded worker processes on loopback."""
+    return distributed.LocalCluster(
         n_workers=2,
         threads_per_worker=1,
         processes=True,
         dashboard_address=":0",
         host="127.0.0.1",
-        resources={"slot": 1},
-    ) as cluster:
+        **kwargs,
+    )
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    with _fresh_cluster(resources={"slot": 1}) as cluster:
         yield cluster
 
 
@@ -142,16 +147,6 @@ def test_failures_on_the_cluster(client, small_xy):
     assert all("boom in partial_fit" in e for e in res["error"][failed])
     with pytest.raises(RuntimeError, match="boom"):
         _search(parameters={"fail": ["fit"]}, error_score="raise").fit(*small_xy)
-
-
-def _fresh_cluster():
-    return distributed.LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=":0",
-        host="127.0.0.1",
-    )
 
 
 def test_a_killed_worker_costs_a_retry_not_the_search(tmp_path, small_xy):
