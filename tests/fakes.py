@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 import os
+import pickle
+import sqlite3
 import time
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
+
+
+def _stored_steps(path):
+    """``(model_id, epochs_before, epochs)`` of the steps an skhpo storage file holds."""
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        rows = db.execute("SELECT record, epochs_before FROM steps").fetchall()
+    finally:
+        db.close()
+    return [(r["model_id"], b, r["epochs"]) for r, b in ((pickle.loads(r), b) for r, b in rows)]
 
 
 class CurveClassifier(ClassifierMixin, BaseEstimator):
@@ -28,6 +40,8 @@ class CurveClassifier(ClassifierMixin, BaseEstimator):
         kill_marker=None,
         log=None,
         kill_epoch=1,
+        kill_snapshot=None,
+        kill_after_stored=0,
     ):
         self.a = a
         self.b = b
@@ -37,16 +51,32 @@ class CurveClassifier(ClassifierMixin, BaseEstimator):
         self.kill_marker = kill_marker
         self.log = log
         self.kill_epoch = kill_epoch
+        self.kill_snapshot = kill_snapshot
+        self.kill_after_stored = kill_after_stored
+
+    def _kill_now(self):
+        """Whether this call kills its (dask worker) process: the first model to reach
+        epoch ``kill_epoch`` does, once (the marker file is claimed atomically), when the
+        storage file ``kill_snapshot`` holds ``kill_after_stored`` steps; the marker gets
+        the pid and the steps the storage held then."""
+        if self.kill_marker is None or getattr(self, "n_calls_", 0) + 1 < self.kill_epoch:
+            return False
+        if os.path.exists(self.kill_marker):
+            return False
+        stored = _stored_steps(self.kill_snapshot) if self.kill_snapshot is not None else []
+        if len(stored) < self.kill_after_stored:
+            return False
+        try:
+            fd = os.open(self.kill_marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            return False
+        with os.fdopen(fd, "w") as f:
+            f.write(f"{os.getpid()}\n")
+            f.writelines(f"{m} {b} {e}\n" for m, b, e in stored)
+        return True
 
     def partial_fit(self, X, y, classes=None, sample_weight=None):
-        if (
-            self.kill_marker is not None
-            and getattr(self, "n_calls_", 0) + 1 >= self.kill_epoch
-            and not os.path.exists(self.kill_marker)
-        ):
-            # the first model to reach epoch kill_epoch kills its (dask worker) process, once
-            with open(self.kill_marker, "w") as f:
-                f.write(str(os.getpid()))
+        if self._kill_now():
             os._exit(1)
         if self.sleep:
             time.sleep(self.sleep)

@@ -171,9 +171,17 @@ def test_a_killed_worker_retrains_no_stored_rung(tmp_path, small_xy):
     clean = HyperbandSearchCV(
         CurveClassifier(), SPACE, max_iter=27, random_state=0, scheduler="in-process"
     ).fit(*small_xy)
-    # the first model to reach its 10th epoch kills its worker: by then the worker holds
-    # the states of trials waiting for their next rung
-    est = CurveClassifier(kill_marker=str(marker), kill_epoch=10, sleep=0.005, log=str(log))
+    # the first model to reach its 10th epoch once 10 steps are stored kills its worker:
+    # the worker holds the states of trials waiting for their next rung. Before dying it
+    # notes the steps the storage held: those are the ones that must not be trained again.
+    est = CurveClassifier(
+        kill_marker=str(marker),
+        kill_epoch=10,
+        kill_snapshot=db,
+        kill_after_stored=10,
+        sleep=0.005,
+        log=str(log),
+    )
     with _fresh_cluster() as cluster, distributed.Client(cluster):
         search = HyperbandSearchCV(est, SPACE, max_iter=27, random_state=0, storage=db)
         search.fit(*small_xy)
@@ -182,19 +190,22 @@ def test_a_killed_worker_retrains_no_stored_rung(tmp_path, small_xy):
     assert res["params"] == clean.cv_results_["params"]
     np.testing.assert_array_equal(res["test_score"], clean.cv_results_["test_score"])
     np.testing.assert_array_equal(res["partial_fit_calls"], clean.cv_results_["partial_fit_calls"])
+    a_of = {m: repr(p["a"]) for m, p in zip(res["model_id"], res["params"], strict=True)}
+    stored = [line.split() for line in marker.read_text().splitlines()[1:]]
+    stored_epochs = {
+        (a_of[m], str(e)) for m, b, e_ in stored for e in range(int(b) + 1, int(e_) + 1)
+    }
     lines = [line.split() for line in log.read_text().splitlines()]  # "pid a epoch"
     twice = Counter((a, epoch) for _, a, epoch in lines) - Counter(set((a, e) for _, a, e in lines))
-    retrained = {a for a, _ in twice}
     print(
-        f"epochs trained with a worker killed: {len(lines)} (the plan: 357), "
-        f"trained twice: {sorted(twice)}"
+        f"epochs trained with a worker killed: {len(lines)} (the plan: 357); steps stored "
+        f"at the kill: {len(stored)}; trials trained again: {len({a for a, _ in twice})}"
     )
-    # Trained again: the killed task's epochs, and at most one task that had finished on
-    # that worker before its record reached the driver (a single-threaded worker runs the
-    # task that reports a result after the training task it already started). The rungs
-    # the worker held and the driver had recorded were read back from the storage.
-    # (Without storage, 7 to 9 trials and 25 to 47 epochs were trained again in 3 runs.)
-    assert len(retrained) <= 2
+    # Trained again: the killed task, and the tasks that had finished on that worker but
+    # whose records had not reached the driver (how many depends on how far the driver
+    # lags: 1 on an idle machine, a dozen on a loaded one). Never a step the storage held.
+    assert not stored_epochs & set(twice)
+    assert len(stored) >= 10
 
 
 def test_storage_on_the_cluster(client, small_xy, tmp_path):

@@ -194,3 +194,27 @@ def test_bohb_resumes_with_the_stored_configurations(tmp_path, small_xy):
     again = _search(db, max_iter=9, sampler="bayes").fit(*small_xy)
     assert again.cv_results_["params"] == first.cv_results_["params"]
     assert again.search_stats_["n_tasks"] == 0
+
+
+def test_a_recomputed_task_reads_its_stored_step_back(tmp_path, small_xy):
+    """What a dask worker does when it recomputes a lost task: read it back, not train."""
+    from skhpo._storage import read_stored_step
+    from skhpo._worker import SearchData, TrialSpec, step_task
+
+    db, log = tmp_path / "run.db", tmp_path / "calls.log"
+    search = _search(db).fit(*small_xy)
+    res = search.cv_results_
+    best = res["model_id"][search.best_index_]  # its checkpoints outlive the search
+    pruned = res["model_id"][list(res["state"]).index("pruned")]  # its were let go
+    data = SearchData(None, None, None, None, {}, None, storage_path=str(db))
+    spec = TrialSpec(best, CurveClassifier(log=str(log)), res["params"][search.best_index_])
+    state, record = step_task(spec, data, 1)
+    assert record["restored"] and record["model_id"] == best
+    assert state.epochs == record["epochs"] == state.final.n_calls_ > 0
+    assert not log.exists()  # nothing trained
+    state2, record2 = step_task((state, record), data, 99)  # the next rung, from the first
+    assert record2["restored"] and state2.epochs == state2.final.n_calls_ > state.epochs
+    assert read_stored_step(str(db), pruned, 0) is None
+    assert read_stored_step(str(db), "no-such-trial", 0) is None
+    assert read_stored_step(str(tmp_path / "missing.db"), best, 0) is None
+    assert not (tmp_path / "missing.db").exists()  # read-only: nothing created
