@@ -9,7 +9,9 @@ TensorFlow on the CPU. In one invocation, for each repetition:
   LocalCluster of 2 single-threaded worker processes;
 - the floor: the configurations skhpo sampled, each built once and trained for exactly
   the epochs the search gave it, in a plain Keras loop (one ``fit`` call per model, no
-  scoring, no search machinery);
+  scoring, no search machinery); with the models seeded, a second floor runs each build
+  and fit in scikeras' seeding context, as the seeded ``KerasClassifier`` does (TensorFlow
+  op determinism: deterministic kernels, slower);
 - keras-tuner's Hyperband (max_epochs=27, factor=3) over the same space, if installed,
   in a fresh process for each repetition (in one process it slowed down from one
   repetition to the next: 300 s, then 500 s, then more than 600 s).
@@ -23,6 +25,7 @@ to ``bench/results/canonical.json`` and printed as a Markdown table.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import statistics
@@ -92,11 +95,23 @@ def build_compiled(p: dict, n_features: int, n_classes: int) -> keras.Model:
     return model
 
 
-def run_floor(data, search: HyperbandSearchCV, seed: int | None) -> dict:
+# The floor again, each build and fit in scikeras' seeding context (op determinism on),
+# as the seeded KerasClassifier of the search runs them.
+FLOOR_DET = "floor seeded like scikeras (op determinism)"
+
+
+def run_floor(
+    data, search: HyperbandSearchCV, seed: int | None, *, like_scikeras: bool = False
+) -> dict:
     """The sampled configurations, each built once and trained its epochs in one call.
 
     Each model is seeded once (``keras.utils.set_random_seed``), unless ``seed`` is None.
+    With ``like_scikeras``, its build and its ``fit`` run in scikeras' own seeding
+    context, as a ``KerasClassifier(random_state=seed)`` runs them: TensorFlow's seed
+    set and op determinism switched on (deterministic kernels), then both restored.
     """
+    from scikeras.utils.random_state import tensorflow_random_state
+
     X_train, y_train = data[0], data[1]
     Xs = MinMaxScaler().fit_transform(X_train).astype("float32")
     res = search.cv_results_
@@ -106,8 +121,14 @@ def run_floor(data, search: HyperbandSearchCV, seed: int | None) -> dict:
         p = _short(params)
         if seed is not None:
             keras.utils.set_random_seed(seed)
-        model = build_compiled(p, Xs.shape[1], 10)
-        model.fit(Xs, y_train, epochs=int(n), batch_size=p["batch_size"], verbose=0)
+
+        def ctx():
+            return tensorflow_random_state(seed) if like_scikeras else contextlib.nullcontext()
+
+        with ctx():
+            model = build_compiled(p, Xs.shape[1], 10)
+        with ctx():
+            model.fit(Xs, y_train, epochs=int(n), batch_size=p["batch_size"], verbose=0)
         epochs += int(n)
     return {"wall_s": time.perf_counter() - t0, "epochs": epochs, "models": len(res["params"])}
 
@@ -218,6 +239,8 @@ def main() -> None:
         add("skhpo in-process, synchronous", row)
         floor = run_floor(data, search, seed if seeded else None)
         add("floor (same configurations, plain Keras)", floor)
+        if seeded:
+            add(FLOOR_DET, run_floor(data, search, seed, like_scikeras=True))
         if not args.no_async:
             add(
                 "skhpo in-process, asynchronous",
@@ -241,22 +264,25 @@ def main() -> None:
         rows.append(row)
     by = {r["run"]: r for r in rows}
     sk, floor = by["skhpo in-process, synchronous"], by["floor (same configurations, plain Keras)"]
+
+    def ratio(a: str, b: str) -> float:
+        return statistics.median(
+            x["wall_s"] / y["wall_s"] for x, y in zip(runs[a], runs[b], strict=True)
+        )
+
+    sync = "skhpo in-process, synchronous"
     ratios = {
-        "skhpo/floor (median of per-repeat ratios)": statistics.median(
-            a["wall_s"] / b["wall_s"]
-            for a, b in zip(
-                runs["skhpo in-process, synchronous"],
-                runs["floor (same configurations, plain Keras)"],
-                strict=True,
-            )
-        ),
+        "skhpo/floor (median of per-repeat ratios)": ratio(
+            sync, "floor (same configurations, plain Keras)"
+        )
     }
+    if FLOOR_DET in runs:
+        ratios["skhpo/floor seeded like scikeras (median of per-repeat ratios)"] = ratio(
+            sync, FLOOR_DET
+        )
     if "keras-tuner Hyperband" in runs:
-        ratios["keras-tuner/skhpo (median of per-repeat ratios)"] = statistics.median(
-            a["wall_s"] / b["wall_s"]
-            for a, b in zip(
-                runs["keras-tuner Hyperband"], runs["skhpo in-process, synchronous"], strict=True
-            )
+        ratios["keras-tuner/skhpo (median of per-repeat ratios)"] = ratio(
+            "keras-tuner Hyperband", sync
         )
     cols = ["run", "repeats", "wall_s", "epochs", "models", "best_val", "test"]
     print(markdown_table(rows, cols))
