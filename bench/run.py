@@ -95,6 +95,8 @@ def build_compiled(p: dict, n_features: int, n_classes: int) -> keras.Model:
     return model
 
 
+SYNC = "skhpo in-process, synchronous"
+FLOOR = "floor (same configurations, plain Keras)"
 # The floor again, each build and fit in scikeras' seeding context (op determinism on),
 # as the seeded KerasClassifier of the search runs them.
 FLOOR_DET = "floor seeded like scikeras (op determinism)"
@@ -115,16 +117,16 @@ def run_floor(
     X_train, y_train = data[0], data[1]
     Xs = MinMaxScaler().fit_transform(X_train).astype("float32")
     res = search.cv_results_
+
+    def ctx():
+        return tensorflow_random_state(seed) if like_scikeras else contextlib.nullcontext()
+
     t0 = time.perf_counter()
     epochs = 0
     for params, n in zip(res["params"], res["partial_fit_calls"], strict=True):
         p = _short(params)
         if seed is not None:
             keras.utils.set_random_seed(seed)
-
-        def ctx():
-            return tensorflow_random_state(seed) if like_scikeras else contextlib.nullcontext()
-
         with ctx():
             model = build_compiled(p, Xs.shape[1], 10)
         with ctx():
@@ -236,9 +238,9 @@ def main() -> None:
         seeded = not args.unseeded_models
         kw = {"seed_models": seeded, "sampler": args.sampler}
         row, search = run_skhpo(data, seed, scheduler="in-process", **kw)
-        add("skhpo in-process, synchronous", row)
+        add(SYNC, row)
         floor = run_floor(data, search, seed if seeded else None)
-        add("floor (same configurations, plain Keras)", floor)
+        add(FLOOR, floor)
         if seeded:
             add(FLOOR_DET, run_floor(data, search, seed, like_scikeras=True))
         if not args.no_async:
@@ -263,26 +265,21 @@ def main() -> None:
                 row[key] = statistics.median(r[key] for r in rs)
         rows.append(row)
     by = {r["run"]: r for r in rows}
-    sk, floor = by["skhpo in-process, synchronous"], by["floor (same configurations, plain Keras)"]
+    sk, floor = by[SYNC], by[FLOOR]
 
     def ratio(a: str, b: str) -> float:
         return statistics.median(
             x["wall_s"] / y["wall_s"] for x, y in zip(runs[a], runs[b], strict=True)
         )
 
-    sync = "skhpo in-process, synchronous"
-    ratios = {
-        "skhpo/floor (median of per-repeat ratios)": ratio(
-            sync, "floor (same configurations, plain Keras)"
-        )
-    }
+    ratios = {"skhpo/floor (median of per-repeat ratios)": ratio(SYNC, FLOOR)}
     if FLOOR_DET in runs:
         ratios["skhpo/floor seeded like scikeras (median of per-repeat ratios)"] = ratio(
-            sync, FLOOR_DET
+            SYNC, FLOOR_DET
         )
     if "keras-tuner Hyperband" in runs:
         ratios["keras-tuner/skhpo (median of per-repeat ratios)"] = ratio(
-            "keras-tuner Hyperband", sync
+            "keras-tuner Hyperband", SYNC
         )
     cols = ["run", "repeats", "wall_s", "epochs", "models", "best_val", "test"]
     print(markdown_table(rows, cols))
