@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import contextvars
 import math
+import re
 import time
 import warnings
 from collections.abc import Mapping, Sequence
@@ -12,20 +12,20 @@ from typing import Any
 
 import numpy as np
 from scipy.optimize import OptimizeResult
-from sklearn.base import clone
+from scipy.stats import rankdata
 from sklearn.exceptions import FitFailedWarning
-from sklearn.model_selection import _search as _sklearn_search
 from sklearn.model_selection._search import BaseSearchCV
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 
+from ._settable import check_settable
 from .samplers import GPSampler
 from .space import Categorical, Integer, Real, SearchSpace
 
 __all__ = ["BayesSearchCV"]
 
 # optimizer_kwargs: scikit-optimize's Optimizer arguments, and GPSampler's own.
-_IGNORED_KWARGS = ("n_jobs", "model_queue_size", "random_state")
+_IGNORED_KWARGS = ("n_jobs", "random_state")
 _OPTIMIZER_KWARGS = (
     "base_estimator",
     "n_initial_points",
@@ -35,6 +35,7 @@ _OPTIMIZER_KWARGS = (
     "acq_optimizer",
     "acq_optimizer_kwargs",
     *_IGNORED_KWARGS,
+    "model_queue_size",
     # skhpo's
     "x0",
     "initial_points",
@@ -46,42 +47,34 @@ _OPTIMIZER_KWARGS = (
 )
 
 # -- failed fits ------------------------------------------------------------------------
-# BaseSearchCV raises "All the k fits failed" when every fit of one evaluate_candidates
-# call fails, even with a numeric error_score. A sequential search evaluates one small
-# batch at a time, so one bad setting would end it. While a BayesSearchCV runs (a context
-# variable says so, for its thread only), such a batch warns instead, and gets
-# error_score like any failed fit; the search raises only when every fit failed.
-_failures: contextvars.ContextVar[dict | None] = contextvars.ContextVar(
-    "skhpo_bayes_failures", default=None
-)
+# BaseSearchCV.fit raises "All the k fits failed" when every fit of one
+# evaluate_candidates call fails, even with a numeric error_score, before it records the
+# batch. A sequential search evaluates one small batch at a time, so one bad setting would
+# end it. BayesSearchCV catches that error for its own batches only, keeps their settings
+# (with error_score, as scikit-learn scores any failed fit) and puts them back into
+# cv_results_ through its _format_results; scikit-learn itself is left as it is.
+_ALL_FAILED = re.compile(r"All the (\d+) fits failed")
+_DELIMITER = "-" * 80 + "\n"
 
 
-def _tolerant(original):
-    def warn_or_raise_about_fit_failures(results, error_score):
-        failures = _failures.get()
-        if failures is None:
-            return original(results, error_score)
-        errors = [r["fit_error"] for r in results if r["fit_error"] is not None]
-        failures["n_fits"] += len(results)
-        failures["errors"].extend(errors)
-        if errors and len(errors) == len(results):
-            warnings.warn(
-                f"All the {len(results)} fits of this batch failed; its settings score "
-                f"error_score={error_score!r}. The first error:\n{errors[0]}",
-                FitFailedWarning,
-                stacklevel=2,
-            )
-            return None
-        return original(results, error_score)
-
-    warn_or_raise_about_fit_failures._skhpo_tolerant = True
-    return warn_or_raise_about_fit_failures
+def _cause(error: str) -> str:
+    """The last line of a formatted traceback: ``"RuntimeError: boom"``."""
+    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "an unknown error"
 
 
-def _tolerate_failed_batches() -> None:
-    current = getattr(_sklearn_search, "_warn_or_raise_about_fit_failures", None)
-    if current is not None and not getattr(current, "_skhpo_tolerant", False):
-        _sklearn_search._warn_or_raise_about_fit_failures = _tolerant(current)
+def _all_failed_causes(exc: ValueError) -> list[tuple[int, str]] | None:
+    """(count, cause) of each distinct error in scikit-learn's "All the k fits failed";
+    None for any other ValueError."""
+    message = str(exc)
+    if not _ALL_FAILED.search(message):
+        return None
+    causes = []
+    for block in message.split(_DELIMITER)[1:]:
+        head, _, error = block.partition("\n")
+        count = re.match(r"(\d+) fits? failed", head)
+        causes.append((int(count.group(1)) if count else 1, _cause(error)))
+    return causes or [(int(_ALL_FAILED.search(message).group(1)), "an unknown error")]
 
 
 class BayesSearchCV(BaseSearchCV):
@@ -108,7 +101,9 @@ class BayesSearchCV(BaseSearchCV):
         :class:`~skhpo.space.Integer`, :class:`~skhpo.space.Categorical`, scipy.stats
         distributions, or scikit-optimize's ``Real`` / ``Integer`` / ``Categorical``.
         A list of dicts is searched one dict after the other, each with its own model
-        and ``n_iter`` settings; ``(dict, n_iter)`` gives a dict its own count.
+        and ``n_iter`` settings; ``(dict, n_iter)`` gives a dict its own count. A dict
+        may replace a step or nested estimator (``{"model": [SVC()], "model__C":
+        ...}``); its other names are checked against the estimator it puts there.
     optimizer_kwargs : dict, default=None
         Options of the model, with scikit-optimize's names: ``n_initial_points``
         (random points before the model, default 10), ``acq_func`` ("EI", "PI",
@@ -116,8 +111,9 @@ class BayesSearchCV(BaseSearchCV):
         (``xi``, ``kappa``), ``acq_optimizer`` ("auto", "lbfgs", or "sampling" for no
         L-BFGS refinement), ``acq_optimizer_kwargs`` (``n_points``: random candidates,
         ``n_restarts_optimizer``: L-BFGS starts), ``base_estimator`` ("GP" only),
-        ``initial_point_generator`` ("random" only); ``n_jobs``,
-        ``model_queue_size`` and ``random_state`` are ignored. Also skhpo's: ``x0`` or
+        ``initial_point_generator`` ("random" only), ``model_queue_size`` (the models
+        kept in ``optimizer_results_``, default all); ``n_jobs`` and
+        ``random_state`` are ignored. Also skhpo's: ``x0`` or
         ``initial_points`` (settings evaluated first: dicts, or lists of values in the
         order of the sorted names), ``random_fraction``, ``n_candidates``,
         ``min_points_in_model``, ``xi``, ``kappa`` (see
@@ -147,9 +143,14 @@ class BayesSearchCV(BaseSearchCV):
         Seeds the models' random points and candidates.
     error_score : "raise" or float, default="raise"
         The score of a fit that raises; ``"raise"`` stops the search (skopt's
-        default). Failed settings are modelled as the worst score seen.
+        default). With a number, a batch whose every fit fails does not end the
+        search: its settings get ``error_score`` in ``cv_results_`` (their fit and
+        score times are NaN), each failed setting warns one line naming the error, and
+        only a search whose every fit failed raises. The model takes settings whose
+        every fit failed as the worst score seen.
     return_train_score : bool, default=False
-        As in scikit-learn.
+        As in scikit-learn; ``cv_results_`` then also has ``rank_train_score``
+        (``rank_train_<name>`` per metric), as scikit-optimize adds.
 
     Attributes
     ----------
@@ -159,10 +160,14 @@ class BayesSearchCV(BaseSearchCV):
 refit_time_, multimetric_
         As in scikit-learn.
     optimizer_results_ : list of OptimizeResult
-        One per search space, as scikit-optimize gives: ``x_iters`` (the settings, as
-        dicts), ``func_vals`` (the *negated* mean test scores: skopt minimises), ``x``
-        (the best setting), ``fun`` (its negated score), ``elapsed`` (seconds since
-        the search began).
+        One per search space, laid out as scikit-optimize lays it out: ``x_iters``
+        (the settings, each a list of values in the order of the sorted parameter
+        names), ``func_vals`` (the *negated* mean test scores: skopt minimises), ``x``
+        (the best setting, a list), ``fun`` (its negated score), ``space`` (the
+        :class:`~skhpo.space.SearchSpace`; ``space.names`` gives the order),
+        ``models`` (the Gaussian processes of the model's batches, see
+        :attr:`skhpo.samplers.GPSampler.model_`), and ``elapsed`` (seconds since the
+        search began).
 
     See Also
     --------
@@ -175,8 +180,9 @@ refit_time_, multimetric_
     Differences from scikit-optimize: ``__init__`` only stores its arguments (they are
     checked by ``fit``), so ``clone``, ``set_params`` and ``GridSearchCV`` over a
     ``BayesSearchCV`` work; a callback that returns True stops the whole search (skopt
-    goes on with the next search space); ``x_iters`` are dicts; the model is always a
-    Gaussian process.
+    goes on with the next search space); a batch whose every fit fails does not end the
+    search; ``space`` is skhpo's and ``models`` model the score on skhpo's unit cube;
+    the model is always a Gaussian process.
 
     Examples
     --------
@@ -194,8 +200,12 @@ refit_time_, multimetric_
     >>> len(search.cv_results_["params"]), bool(search.best_score_ > 0.9)
     (10, True)
     >>> res = search.optimizer_results_[0]
-    >>> res.fun == -float(search.best_score_), res.x == search.best_params_
-    (True, True)
+    >>> res.space.names
+    ['C', 'kernel']
+    >>> res.fun == -float(search.best_score_)
+    True
+    >>> res.x == [search.best_params_["C"], search.best_params_["kernel"]]
+    True
     """
 
     _parameter_constraints: dict = {
@@ -286,51 +296,157 @@ refit_time_, multimetric_
         params = {**(self.fit_params or {}), **fit_params}
         if groups is not None:
             params["groups"] = groups
-        _tolerate_failed_batches()
-        token = _failures.set({"n_fits": 0, "errors": []})
-        try:
-            return super().fit(X, y, **params)
-        finally:
-            _failures.reset(token)
+        # the rows of cv_results_ so far (successful or not), the settings of batches
+        # whose every fit failed (row, params, cause), and what _format_results last saw
+        self._n_rows = 0
+        self._failed_rows: list[tuple[int, dict, str]] = []
+        self._fit_errors: list[tuple[dict, int, str]] = []
+        self._n_out_seen = 0
+        self._last_format: tuple | None = None
+        return super().fit(X, y, **params)
 
     def _run_search(self, evaluate_candidates) -> None:
         rng = check_random_state(self.random_state)
         self.optimizer_results_ = []
         start = time.perf_counter()
+        results: dict | None = None
         for kwargs, n_iter in self._plan:
             sampler = GPSampler(random_state=rng.randint(np.iinfo(np.int32).max), **kwargs)
             result = OptimizeResult(
-                x_iters=[], func_vals=np.array([]), x=None, fun=math.nan, elapsed=0.0
+                x=None,
+                fun=math.nan,
+                func_vals=np.array([]),
+                x_iters=[],
+                space=sampler.space,
+                models=[],
+                elapsed=0.0,
             )
             self.optimizer_results_.append(result)
             left = n_iter
             while left > 0:
                 batch = sampler.ask(min(self.n_points, left))
-                with warnings.catch_warnings():
-                    # scikit-learn warns of NaN scores at every batch: once, at the end
-                    warnings.filterwarnings(
-                        "ignore", "One or more of the .* scores are non-finite", UserWarning
-                    )
-                    results = evaluate_candidates(batch)
-                scores = self._new_scores(results, len(batch))
-                sampler.tell(batch, scores)
+                if sampler.model_ is not None and (
+                    not result.models or result.models[-1] is not sampler.model_
+                ):
+                    result.models.append(sampler.model_)
+                    if self._model_queue_size is not None:  # skopt keeps the last ones
+                        del result.models[: max(len(result.models) - self._model_queue_size, 0)]
+                evaluated = self._evaluate(evaluate_candidates, batch)
+                if evaluated is None:  # every fit of the batch failed
+                    sampler.tell(batch, [math.nan] * len(batch))  # modelled as the worst
+                    scores = [float(self.error_score)] * len(batch)
+                else:
+                    results = evaluated
+                    scores = self._new_scores(results, len(batch))
+                    sampler.tell(batch, scores)
                 left -= len(batch)
                 _update_result(result, batch, scores, time.perf_counter() - start)
                 stop = False
                 for cb in self._search_callbacks:  # every callback sees every batch
                     stop = bool(cb(result)) or stop
                 if stop:
-                    return self._check_failures(results)
-        self._check_failures(results)
+                    return self._finish(results)
+        self._finish(results)
 
-    def _check_failures(self, results: dict) -> None:
-        """Warn once of non-finite scores; raise when every fit failed."""
-        failures = _failures.get()
-        if failures and failures["errors"] and len(failures["errors"]) == failures["n_fits"]:
-            raise ValueError(
-                f"All the {failures['n_fits']} fits of the search failed; the first error "
-                f"was:\n{failures['errors'][0]}"
+    def _evaluate(self, evaluate_candidates, batch: list[dict]) -> dict | None:
+        """Cross-validate a batch: scikit-learn's results so far, or None when every fit
+        of the batch failed (and error_score is a number); one warning line per failed
+        setting."""
+        first_row = self._n_rows
+        self._n_rows += len(batch)
+        with warnings.catch_warnings():
+            # scikit-learn warns of NaN scores at every batch (once here, at the end), and
+            # of failed fits with their tracebacks (one line each here)
+            warnings.filterwarnings(
+                "ignore", "One or more of the .* scores are non-finite", UserWarning
             )
+            warnings.filterwarnings("ignore", category=FitFailedWarning)
+            try:
+                results = evaluate_candidates(batch)
+            except ValueError as exc:
+                causes = None if self.error_score == "raise" else _all_failed_causes(exc)
+                if causes is None:
+                    raise
+                results = None
+        if results is None:
+            cause = causes[0][1] if len(causes) == 1 else "; ".join(c for _, c in causes)
+            for k, params in enumerate(batch):
+                self._failed_rows.append((first_row + k, params, cause))
+                self._fit_errors.append((params, self.n_splits_, cause))
+        for params, n_failed, cause in self._fit_errors:
+            warnings.warn(
+                f"{n_failed} of the {self.n_splits_} fits of {params!r} failed ({cause}); "
+                f"they score error_score={self.error_score!r}",
+                FitFailedWarning,
+                stacklevel=3,
+            )
+        self._fit_errors = []
+        return results
+
+    def _format_results(self, candidate_params, n_splits, out, more_results=None):
+        """scikit-learn's cv_results_, with the settings of batches whose every fit
+        failed put back in their place, and ``rank_train_*`` (as scikit-optimize adds)."""
+        self._last_format = (candidate_params, n_splits, out, more_results)
+        for k in range(self._n_out_seen // n_splits, len(out) // n_splits):
+            errors = [o["fit_error"] for o in out[k * n_splits : (k + 1) * n_splits]]
+            errors = [e for e in errors if e is not None]
+            if errors:
+                self._fit_errors.append((candidate_params[k], len(errors), _cause(errors[0])))
+        self._n_out_seen = len(out)
+        if self._failed_rows:
+            candidate_params, out = self._with_failed_rows(candidate_params, n_splits, out)
+        results = super()._format_results(candidate_params, n_splits, out, more_results)
+        for key in [k for k in results if k.startswith("mean_train_")]:
+            results["rank_" + key[5:]] = _rank(results[key])
+        return results
+
+    def _with_failed_rows(self, candidate_params: list, n_splits: int, out: list):
+        """The settings and per-fit records with the failed batches' rows in place."""
+        template = out[0]
+
+        def failed(scores):
+            if isinstance(scores, dict):
+                return {name: self.error_score for name in scores}
+            return self.error_score
+
+        at = {row: (params, cause) for row, params, cause in self._failed_rows}
+        all_params, all_out, ok = [], [], 0
+        for row in range(len(candidate_params) + len(self._failed_rows)):
+            if row in at:
+                params, cause = at[row]
+                record = dict(template, fit_error=cause, fit_time=math.nan, score_time=math.nan)
+                record["test_scores"] = failed(template["test_scores"])
+                if "train_scores" in template:
+                    record["train_scores"] = failed(template["train_scores"])
+                all_params.append(params)
+                all_out.extend(dict(record) for _ in range(n_splits))
+            else:
+                all_params.append(candidate_params[ok])
+                all_out.extend(out[ok * n_splits : (ok + 1) * n_splits])
+                ok += 1
+        return all_params, all_out
+
+    def _finish(self, results: dict | None) -> None:
+        """Raise when every fit failed; put the last failed batches into cv_results_;
+        warn once of non-finite scores."""
+        if results is None:
+            counts: dict[str, int] = {}
+            for _, _, cause in self._failed_rows:
+                counts[cause] = counts.get(cause, 0) + self.n_splits_
+            n_fits = sum(counts.values())
+            if len(counts) == 1:
+                because = f"every one with {next(iter(counts))}"
+            else:
+                because = "; ".join(f"{n} with {c}" for c, n in counts.items())
+            raise ValueError(
+                f"All the {n_fits} fits of the search ({self._n_rows} settings x "
+                f"{self.n_splits_} folds) failed: {because}. Set error_score='raise' to "
+                "see the traceback."
+            )
+        if len(results["params"]) < self._n_rows:
+            # the last batches failed after scikit-learn last formatted its results: the
+            # dict it returned is the one it keeps as cv_results_, so update it in place
+            results.update(self._format_results(*self._last_format))
         for key, scores in results.items():
             if key.startswith("mean_t") and not np.isfinite(np.asarray(scores, float)).all():
                 bad = int((~np.isfinite(np.asarray(scores, float))).sum())
@@ -388,36 +504,47 @@ refit_time_, multimetric_
             space = SearchSpace.from_params({name: _from_skopt(d) for name, d in entry.items()})
             entries.append((space, int(n_iter)))
 
-        kwargs, starts = _sampler_kwargs(self.optimizer_kwargs)
+        opts = dict(self.optimizer_kwargs or {})
+        queue = opts.pop("model_queue_size", None)
+        if queue is not None and (
+            isinstance(queue, bool) or not isinstance(queue, Integral) or queue < 0
+        ):
+            raise ValueError(
+                f"optimizer_kwargs model_queue_size must be None or an int >= 0, got {queue!r}"
+            )
+        self._model_queue_size = queue
+        kwargs, starts = _sampler_kwargs(opts)
         starts_of = _route_starting_points(starts, [s for s, _ in entries])
         plan = []
         for (space, n_iter), points in zip(entries, starts_of, strict=True):
-            self._check_settable(space)
+            check_settable(self.estimator, space.subspaces[0], np.random.RandomState(0))
             sampler_kwargs = dict(kwargs, space=space, initial_points=points or None)
             GPSampler(**sampler_kwargs)  # its errors now, not after the first fits
             plan.append((sampler_kwargs, n_iter))
         return plan
 
-    def _check_settable(self, space: SearchSpace) -> None:
-        one = space.sample_one(np.random.RandomState(0))
-        for name, value in one.items():
-            try:
-                clone(self.estimator).set_params(**{name: value})
-            except (ValueError, TypeError, AttributeError) as exc:
-                raise ValueError(
-                    f"Parameter {name!r} of the search space cannot be set on "
-                    f"{type(self.estimator).__name__}: {exc}"
-                ) from exc
-
 
 def _update_result(result: OptimizeResult, batch: list, scores: list, elapsed: float) -> None:
-    result.x_iters.extend(dict(p) for p in batch)
+    """Add a batch to a space's result, laid out as scikit-optimize lays it out: each
+    setting a list of values in the order of the sorted parameter names."""
+    names = result.space.names
+    result.x_iters.extend([p[name] for name in names] for p in batch)
     result.func_vals = np.concatenate([result.func_vals, -np.asarray(scores, dtype=float)])
     finite = np.where(np.isnan(result.func_vals), np.inf, result.func_vals)
     best = int(np.argmin(finite))
-    result.x = dict(result.x_iters[best])
+    result.x = list(result.x_iters[best])
     result.fun = float(result.func_vals[best])
     result.elapsed = elapsed
+
+
+def _rank(means: Any) -> np.ndarray:
+    """Ranks of mean scores as scikit-learn ranks test scores: 1 is the highest, ties
+    share the lowest rank, NaN ranks last."""
+    means = np.asarray(means, dtype=float)
+    if np.isnan(means).all():
+        return np.ones(len(means), dtype=np.int32)
+    filled = np.where(np.isnan(means), np.nanmin(means) - 1, means)
+    return rankdata(-filled, method="min").astype(np.int32)
 
 
 def _check_callbacks(callback: Any) -> list:

@@ -56,9 +56,9 @@ class DeadlineStopper:
     --------
     >>> from skhpo.callbacks import DeadlineStopper
     >>> stopper = DeadlineStopper(total_time=60)
-    >>> stopper({"x_iters": [{"C": 1.0}], "func_vals": [-0.9], "elapsed": 10.0})
+    >>> stopper({"x_iters": [[1.0]], "func_vals": [-0.9], "elapsed": 10.0})
     False
-    >>> stopper({"x_iters": [{"C": 1.0}] * 2, "func_vals": [-0.9, -0.8], "elapsed": 55.0})
+    >>> stopper({"x_iters": [[1.0]] * 2, "func_vals": [-0.9, -0.8], "elapsed": 55.0})
     True
     """
 

@@ -394,6 +394,29 @@ def _neg_log_marginal_likelihood(
     return -lml, -grad
 
 
+class _FastLikelihood:
+    """GaussianProcessRegressor's ``optimizer``: L-BFGS-B on the same log marginal
+    likelihood as scikit-learn's, whose objective builds an (n, n, d) gradient tensor;
+    this one is faster (see _neg_log_marginal_likelihood). A class, not a closure, so
+    that a fitted model pickles."""
+
+    def __init__(self, X: np.ndarray, yn: np.ndarray) -> None:
+        self.X = X
+        self.yn = yn
+
+    def __call__(self, obj_func, initial_theta, bounds):
+        res = minimize(
+            _neg_log_marginal_likelihood,
+            initial_theta,
+            args=(self.X, self.yn),
+            jac=True,
+            method="L-BFGS-B",
+            bounds=bounds,
+            options={"maxiter": 200},
+        )
+        return res.x, float(res.fun)
+
+
 def _kernel(n_dims: int) -> Any:
     return ConstantKernel(1.0, _CONSTANT_BOUNDS) * Matern(
         length_scale=np.full(n_dims, 0.5), length_scale_bounds=_LENGTH_SCALE_BOUNDS, nu=2.5
@@ -418,24 +441,10 @@ class _Posterior:
             kernel = kernel.clone_with_theta(theta)
         yn = (y - self.y_mean) / self.y_std
 
-        def optimizer(obj_func, initial_theta, bounds):
-            # scikit-learn's objective builds an (n, n, d) gradient tensor; this one is the
-            # same function, faster (see _neg_log_marginal_likelihood).
-            res = minimize(
-                _neg_log_marginal_likelihood,
-                initial_theta,
-                args=(X, yn),
-                jac=True,
-                method="L-BFGS-B",
-                bounds=bounds,
-                options={"maxiter": 200},
-            )
-            return res.x, float(res.fun)
-
         self.gp = GaussianProcessRegressor(
             kernel,
             alpha=_JITTER,
-            optimizer=None if n_restarts < 0 else optimizer,
+            optimizer=None if n_restarts < 0 else _FastLikelihood(X, yn),
             n_restarts_optimizer=max(n_restarts, 0),
             normalize_y=False,  # normalised here, identically, so the scale is at hand
             random_state=seed,
@@ -563,6 +572,11 @@ class GPSampler(_BaseSampler):
     last_ask_ : list of dict
         For each point of the last ``ask``: ``origin`` ("initial", "random" or
         "model") and ``budget`` (the budget of the model's observations, for "model").
+    model_ : sklearn.gaussian_process.GaussianProcessRegressor or None
+        The model that the last model-based ``ask`` fitted: on the unit cube of the
+        space (:meth:`~skhpo.space.SearchSpace.to_unit`), to the standardised scores
+        (higher is better; failed ones as the worst), before any constant-liar point of
+        that ask. None until a model is fitted.
 
     Examples
     --------
@@ -621,6 +635,7 @@ class GPSampler(_BaseSampler):
         self._by_budget: dict[Any, dict[str, list]] = {}
         self._hyper: dict[Any, tuple[np.ndarray, int]] = {}
         self.last_ask_: list[dict] = []
+        self.model_: Any = None
 
     def _check_unit_space(self) -> None:
         if len(self.space) != 1:
@@ -743,6 +758,7 @@ class GPSampler(_BaseSampler):
                     if model is None:
                         X, y = self._training_data(budget)
                         model = [X, y, self._fit(budget, X, y, lies)]
+                        self.model_ = model[2].gp
                     else:
                         model[2] = self._posterior(model[0], model[1], lies, budget)
                     params = self._propose(model[2], model[0], model[1], lies)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+import pickle
 import time
 
 import numpy as np
 import pytest
 from sklearn.base import BaseEstimator, clone
+from sklearn.datasets import load_iris
 from sklearn.exceptions import FitFailedWarning
 from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.utils._param_validation import InvalidParameterError
@@ -20,6 +22,8 @@ X = np.arange(40, dtype=float).reshape(20, 2)
 Y = np.arange(20) % 2
 BRANIN_SPACE = {"x1": (-5.0, 10.0), "x2": (0.0, 15.0)}
 BRANIN_MIN = 0.397887
+_IRIS = load_iris(return_X_y=True)
+_REGRESSION = (X, np.sin(X[:, 0]) + X[:, 1] / 10)
 
 
 def branin(x1, x2):
@@ -70,8 +74,11 @@ def test_search_finds_branins_minimum_and_reports_like_skopt():
     assert -search.best_score_ < 0.6  # the minimum is 0.398
     [opt] = search.optimizer_results_
     np.testing.assert_allclose(opt.func_vals, -res["mean_test_score"])
-    assert opt.x_iters == res["params"]
-    assert opt.x == search.best_params_ and opt.fun == -search.best_score_
+    # skopt's layout: lists of values in the order of the sorted names
+    assert opt.space.names == ["x1", "x2"]
+    assert opt.x_iters == [[p["x1"], p["x2"]] for p in res["params"]]
+    assert opt.x == [search.best_params_["x1"], search.best_params_["x2"]]
+    assert opt.fun == -search.best_score_
     assert opt["fun"] == opt.fun  # a dict, with attribute access
     assert isinstance(search.best_estimator_, Branin)
     assert search.best_estimator_.x1 == search.best_params_["x1"]
@@ -108,6 +115,7 @@ def test_same_random_state_same_search():
             "initial_point_generator",
         ),
         ({"optimizer_kwargs": {"n_initial_points": -1}}, ValueError, "n_initial_points"),
+        ({"optimizer_kwargs": {"model_queue_size": -1}}, ValueError, "model_queue_size"),
         ({"optimizer_kwargs": {"x0": [{"x1": 99.0, "x2": 1.0}]}}, ValueError, "x1=99.0"),
         ({"optimizer_kwargs": {"x0": [1.0], "initial_points": [1.0]}}, ValueError, "not both"),
         ({"scoring": ["r2", "neg_mean_squared_error"], "refit": False}, ValueError, "refit"),
@@ -168,6 +176,84 @@ def test_list_of_spaces_with_their_own_n_iter():
     assert all(p["x2"] in (2.275, 12.0) for p in params[5:8])
 
 
+def _pipeline_subspaces():
+    from sklearn.pipeline import Pipeline
+    from sklearn.svm import SVC, LinearSVC
+    from sklearn.tree import DecisionTreeClassifier
+
+    from skhpo.space import Categorical
+
+    svc, tree = SVC(), DecisionTreeClassifier(random_state=0)
+    spaces = [
+        ({"model": Categorical([svc]), "model__C": Real(1e-6, 1e6, prior="log-uniform")}, 4),
+        ({"model": Categorical([tree]), "model__max_depth": Integer(1, 6)}, 4),
+        ({"model": Categorical([LinearSVC()]), "model__C": (1e-3, 1e3, "log-uniform")}, 1),
+    ]
+    return Pipeline([("model", SVC())]), spaces
+
+
+def test_subspaces_that_swap_the_estimator():
+    from sklearn.svm import SVC, LinearSVC
+    from sklearn.tree import DecisionTreeClassifier
+
+    pipe, spaces = _pipeline_subspaces()
+    search = BayesSearchCV(
+        pipe, spaces, cv=3, random_state=0, optimizer_kwargs={"n_initial_points": 2}
+    ).fit(*_IRIS)
+    assert len(search.cv_results_["params"]) == 9
+    first, second, third = search.optimizer_results_
+    # scikit-optimize's layout: values in the order of the sorted names, the step first
+    assert isinstance(first.x[0], SVC) and isinstance(second.x[0], DecisionTreeClassifier)
+    assert isinstance(third.x[0], LinearSVC)
+    assert second.space.names == ["model", "model__max_depth"]
+    assert all(isinstance(x[1], int) and 1 <= x[1] <= 6 for x in second.x_iters)
+    np.testing.assert_allclose(second.func_vals, -search.cv_results_["mean_test_score"][4:8])
+    assert second.fun == min(second.func_vals)
+    assert second.x == second.x_iters[int(np.argmin(second.func_vals))]
+    # the models the later settings came from: scikit-learn Gaussian processes
+    assert len(first.models) == 2 and len(third.models) == 0
+    u = first.space.to_unit(dict(zip(first.space.names, first.x_iters[0], strict=True)))
+    assert first.models[-1].predict(u[None]).shape == (1,)
+    assert search.best_score_ > 0.9
+    assert len(pickle.loads(pickle.dumps(search)).optimizer_results_[2].x_iters) == 1
+    # the subspaces' own estimators are cloned, never changed
+    assert spaces[0][0]["model"].categories[0].C == 1.0
+    assert spaces[1][0]["model"].categories[0].max_depth is None
+
+
+@pytest.mark.parametrize(
+    "space, match",
+    [
+        (  # max_depth is checked on the tree this subspace puts in, not on the SVC
+            {"model__max_depth": Integer(1, 6)},
+            r"Parameter 'model__max_depth' of the search space cannot be set on Pipeline: ",
+        ),
+        (
+            {"model": ["tree"], "model__C": (1e-3, 1e3, "log-uniform")},
+            r"'model__C' .* cannot be set on Pipeline with model=DecisionTreeClassifier",
+        ),
+        (
+            {"model": ["svc", "tree"], "model__max_depth": Integer(1, 6)},
+            r"'model__max_depth' .* cannot be set on Pipeline with model=SVC\(\)",
+        ),
+        ({"modle": ["svc"], "modle__C": (1.0, 2.0)}, r"Parameter 'modle' .* on Pipeline: "),
+    ],
+)
+def test_subspaces_are_checked_as_they_set_the_estimator(space, match):
+    from sklearn.svm import SVC
+    from sklearn.tree import DecisionTreeClassifier
+
+    pipe, _ = _pipeline_subspaces()
+    models = {"svc": SVC(), "tree": DecisionTreeClassifier()}
+    for name, dim in space.items():
+        if isinstance(dim, list):
+            space[name] = [models[m] for m in dim]
+    search = BayesSearchCV(pipe, [({"model__C": (1.0, 2.0)}, 2), space], n_iter=2, cv=3)
+    with pytest.raises(ValueError, match=match):
+        search.fit(*_IRIS)
+    assert not hasattr(search, "cv_results_")
+
+
 def test_starting_points_are_evaluated_first():
     x0 = [{"x1": math.pi, "x2": 2.275}, [9.42478, 2.475]]  # dicts, or values in name order
     search = _search(n_iter=5, optimizer_kwargs={"x0": x0}).fit(X, Y)
@@ -187,13 +273,20 @@ def test_starting_points_are_evaluated_first():
         {"acq_func": "LCB", "acq_func_kwargs": {"kappa": 1.0}, "n_initial_points": 4},
         {"acq_func": "PI", "acq_func_kwargs": {"xi": 0.1}, "n_initial_points": 4},
         {"acq_optimizer": "sampling", "acq_optimizer_kwargs": {"n_points": 300, "n_jobs": 2}},
-        {"base_estimator": "gp", "n_jobs": 4, "model_queue_size": 1, "random_state": 9},
+        {"base_estimator": "gp", "n_jobs": 4, "random_state": 9},
         {"random_fraction": 0.5, "n_candidates": 500, "min_points_in_model": 3},
     ],
 )
 def test_skopt_optimizer_kwargs_are_understood(optimizer_kwargs):
     search = _search(n_iter=8, optimizer_kwargs=optimizer_kwargs).fit(X, Y)
     assert len(search.cv_results_["params"]) == 8
+
+
+@pytest.mark.parametrize("model_queue_size, n_models", [(None, 5), (2, 2), (0, 0)])
+def test_models_are_kept_as_skopt_keeps_them(model_queue_size, n_models):
+    kwargs = {"n_initial_points": 3, "model_queue_size": model_queue_size}
+    search = _search(n_iter=8, optimizer_kwargs=kwargs).fit(X, Y)
+    assert len(search.optimizer_results_[0].models) == n_models  # one per model point
 
 
 def test_batches_of_n_points():
@@ -267,17 +360,99 @@ def test_every_fit_failing_is_an_error():
     search = BayesSearchCV(
         Branin(fail_above=-10), BRANIN_SPACE, n_iter=3, cv=2, random_state=0, error_score=0.0
     )
-    with pytest.warns(FitFailedWarning), pytest.raises(ValueError, match="All the 6 fits"):
+    with pytest.warns(FitFailedWarning), pytest.raises(ValueError) as info:
         search.fit(X, Y)
+    # one clear error naming the cause, not a page of tracebacks
+    assert str(info.value) == (
+        "All the 6 fits of the search (3 settings x 2 folds) failed: every one with "
+        "RuntimeError: boom. Set error_score='raise' to see the traceback."
+    )
 
 
-def test_other_searches_still_raise_when_all_their_fits_fail():
-    from sklearn.model_selection import RandomizedSearchCV
+def test_scikit_learn_is_left_as_it_is():
+    from sklearn.model_selection import _search, _validation
 
-    _search(n_iter=2).fit(X, Y)  # installs skhpo's tolerance of failed batches
-    other = RandomizedSearchCV(Branin(fail_above=-10), {"x1": [1.0, 2.0]}, n_iter=2, cv=2)
+    search = _search_with_failures(error_score=np.nan)
+    with pytest.warns(FitFailedWarning), pytest.warns(UserWarning, match="non-finite"):
+        search.fit(X, Y)
+    # the function BaseSearchCV calls is scikit-learn's own, so other searches still stop
+    # when every fit fails
+    original = _validation._warn_or_raise_about_fit_failures
+    assert _search._warn_or_raise_about_fit_failures is original
+    other = GridSearchCV(Branin(fail_above=-10), {"x1": [1.0, 2.0]}, cv=2, error_score=0.0)
     with pytest.raises(ValueError, match="All the 4 fits failed"):
         other.fit(X, Y)
+
+
+def _search_with_failures(**kw):
+    """x1 > 2.5 fails; the second space is all failures."""
+    ok = {"x1": Real(-5.0, 2.0), "x2": Real(0.0, 15.0)}
+    bad = {"x1": Real(3.0, 10.0), "x2": Real(0.0, 15.0)}
+    kw.setdefault("search_spaces", [(ok, 3), (bad, 2), (ok, 2)])
+    kw.setdefault("optimizer_kwargs", {"n_initial_points": 2})
+    return _search(estimator=Branin(fail_above=2.5), **kw)
+
+
+@pytest.mark.parametrize(
+    "plan, n_points",
+    [
+        ("bad ok", 1),  # a failed batch first
+        ("ok bad ok", 1),  # in the middle
+        ("ok bad", 1),  # last: after scikit-learn last formatted its results
+        ("ok bad", 2),
+        ("bad bad ok bad", 2),
+    ],
+)
+def test_batches_whose_every_fit_fails_keep_their_place(plan, n_points):
+    ok = {"x1": Real(-5.0, 2.0), "x2": Real(0.0, 15.0)}
+    bad = {"x1": Real(3.0, 10.0), "x2": Real(0.0, 15.0)}
+    spaces = [({"ok": ok, "bad": bad}[word], 2) for word in plan.split()]
+    search = _search_with_failures(search_spaces=spaces, n_points=n_points, error_score=-1e3)
+    with pytest.warns(FitFailedWarning) as record:
+        search.fit(X, Y)
+    res = search.cv_results_
+    assert len(res["params"]) == search.total_iterations  # every setting has its row
+    tried = [x for opt in search.optimizer_results_ for x in opt.x_iters]
+    assert [[p["x1"], p["x2"]] for p in res["params"]] == tried  # in the order evaluated
+    failed = np.array([p["x1"] > 2.5 for p in res["params"]])
+    assert failed.sum() == 2 * plan.split().count("bad")
+    assert (res["mean_test_score"][failed] == -1e3).all()
+    assert (res["split1_test_score"][failed] == -1e3).all()
+    assert (res["rank_test_score"][failed] == (~failed).sum() + 1).all()
+    assert np.isnan(res["mean_fit_time"][failed]).all()
+    assert search.best_params_["x1"] <= 2.5 and search.best_estimator_.is_fitted_
+    # one line per failed setting, naming the cause
+    messages = [str(w.message) for w in record if w.category is FitFailedWarning]
+    assert len(messages) == failed.sum()
+    assert all("\n" not in m and "(RuntimeError: boom)" in m for m in messages)
+
+
+@pytest.mark.parametrize(
+    "scoring, refit, names",
+    [
+        (None, True, ["score"]),
+        ({"a": "r2", "b": "neg_mean_absolute_error"}, "a", ["a", "b"]),
+    ],
+)
+def test_train_scores_are_ranked_as_skopt_ranks_them(scoring, refit, names):
+    from scipy.stats import rankdata
+    from sklearn.linear_model import Ridge
+
+    search = BayesSearchCV(
+        Ridge(),
+        {"alpha": (1e-3, 1e3, "log-uniform")},
+        n_iter=6,
+        cv=3,
+        scoring=scoring,
+        refit=refit,
+        random_state=0,
+        return_train_score=True,
+    ).fit(*_REGRESSION)
+    for name in names:
+        mean = search.cv_results_[f"mean_train_{name}"]
+        expected = rankdata(-mean, method="min").astype(np.int32)
+        np.testing.assert_array_equal(search.cv_results_[f"rank_train_{name}"], expected)
+    assert not any(k.startswith("rank_train") for k in _search(n_iter=2).fit(X, Y).cv_results_)
 
 
 def test_fit_params_from_the_constructor_and_fit():
