@@ -504,6 +504,17 @@ def test_skopt_dimensions_are_converted():
         assert 1e-2 <= p["x1"] <= 10 and isinstance(p["x2"], int)
 
 
+def test_skopt_plot_convergence_reads_the_results():
+    plots = pytest.importorskip("skopt.plots")
+    pytest.importorskip("matplotlib").use("Agg")
+
+    search = _search(n_iter=6).fit(X, Y)
+    ax = plots.plot_convergence(search.optimizer_results_[0])
+    np.testing.assert_allclose(
+        ax.lines[0].get_ydata(), np.minimum.accumulate(search.optimizer_results_[0].func_vals)
+    )
+
+
 @pytest.mark.dask
 def test_dask_backend_runs_the_fits_on_the_workers():
     distributed = pytest.importorskip("distributed")
