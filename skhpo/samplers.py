@@ -21,21 +21,16 @@ from __future__ import annotations
 
 import math
 import numbers
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 from scipy import stats
-from scipy.linalg import LinAlgError, cho_solve, cholesky, solve_triangular
 from scipy.optimize import minimize
-from scipy.special import ndtr
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.gaussian_process import GaussianProcessRegressor
-from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
 from sklearn.utils import check_random_state
 from threadpoolctl import ThreadpoolController
 
+from ._gp import Posterior, acquisition
 from .space import Categorical, Distribution, Integer, Real, SearchSpace
 
 __all__ = ["ACQ_FUNCS", "GPSampler", "RandomSampler"]
@@ -43,13 +38,6 @@ __all__ = ["ACQ_FUNCS", "GPSampler", "RandomSampler"]
 #: Acquisition functions of :class:`GPSampler` (``"gp_hedge"`` is accepted as ``"EI"``).
 ACQ_FUNCS = ("EI", "PI", "LCB")
 
-_SQRT5 = math.sqrt(5.0)
-_LOG_2PI = math.log(2 * math.pi)
-# Bounds of the kernel's hyperparameters, on the unit cube with normalised targets.
-_CONSTANT_BOUNDS = (1e-2, 1e3)
-_LENGTH_SCALE_BOUNDS = (1e-2, 1e2)
-_NOISE_BOUNDS = (1e-6, 1.0)
-_JITTER = 1e-8  # GaussianProcessRegressor's ``alpha``
 _ACQ_OPTIMIZER_KEYS = ("n_restarts_optimizer", "maxiter")
 
 _threadpools: ThreadpoolController | None = None
@@ -343,167 +331,6 @@ class _Snapper:
         return np.array([self.dim.to_unit(self.dim.from_unit(row)) for row in u], dtype=float)
 
 
-# -- the Gaussian process -----------------------------------------------------------------
-
-
-def _matern52(r2: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Matern 5/2 at squared scaled distances: (k, r, exp(-sqrt(5) r))."""
-    r = np.sqrt(r2)
-    e = np.exp(-_SQRT5 * r)
-    return (1.0 + _SQRT5 * r + (5.0 / 3.0) * r2) * e, r, e
-
-
-def _sq_dist(A: np.ndarray, B: np.ndarray) -> np.ndarray:
-    d = (A * A).sum(1)[:, None] + (B * B).sum(1)[None, :] - 2.0 * A @ B.T
-    return np.maximum(d, 0.0)
-
-
-def _neg_log_marginal_likelihood(
-    theta: np.ndarray, X: np.ndarray, y: np.ndarray
-) -> tuple[float, np.ndarray]:
-    """Minus the log marginal likelihood of ``C * Matern52(ARD) + White`` and its gradient.
-
-    ``theta`` is the kernel's ``theta`` (log constant, log length scales, log noise), as
-    scikit-learn orders it. Equal to ``GaussianProcessRegressor.log_marginal_likelihood``
-    (checked by the tests), but the length-scale gradient costs O(n^2 d) matrix products
-    instead of an (n, n, d) tensor: about ten times faster at 200 points.
-    """
-    c, ls, s = math.exp(theta[0]), np.exp(theta[1:-1]), math.exp(theta[-1])
-    n = len(X)
-    Z = X / ls
-    r2 = _sq_dist(Z, Z)
-    np.fill_diagonal(r2, 0.0)
-    M, r, e = _matern52(r2)
-    K = c * M
-    K[np.diag_indices_from(K)] += s + _JITTER
-    try:
-        L = cholesky(K, lower=True, check_finite=False)
-    except LinAlgError:
-        return math.inf, np.zeros_like(theta)
-    alpha = cho_solve((L, True), y, check_finite=False)
-    lml = -0.5 * float(y @ alpha) - float(np.log(np.diag(L)).sum()) - 0.5 * n * _LOG_2PI
-    K_inv = cho_solve((L, True), np.eye(n), check_finite=False)
-    W = np.outer(alpha, alpha) - K_inv
-    grad = np.empty_like(theta)
-    grad[0] = 0.5 * c * float((W * M).sum())
-    grad[-1] = 0.5 * s * float(np.trace(W))
-    # d K_ab / d log l_j = c 5/3 (1 + sqrt5 r) e (z_aj - z_bj)^2
-    P = W * ((5.0 / 3.0) * c * (1.0 + _SQRT5 * r) * e)
-    rows = P.sum(1)
-    grad[1:-1] = (Z * Z).T @ rows - np.einsum("aj,aj->j", Z, P @ Z)
-    return -lml, -grad
-
-
-class _FastLikelihood:
-    """GaussianProcessRegressor's ``optimizer``: L-BFGS-B on the same log marginal
-    likelihood as scikit-learn's, whose objective builds an (n, n, d) gradient tensor;
-    this one is faster (see _neg_log_marginal_likelihood). A class, not a closure, so
-    that a fitted model pickles."""
-
-    def __init__(self, X: np.ndarray, yn: np.ndarray) -> None:
-        self.X = X
-        self.yn = yn
-
-    def __call__(self, obj_func, initial_theta, bounds):
-        res = minimize(
-            _neg_log_marginal_likelihood,
-            initial_theta,
-            args=(self.X, self.yn),
-            jac=True,
-            method="L-BFGS-B",
-            bounds=bounds,
-            options={"maxiter": 200},
-        )
-        return res.x, float(res.fun)
-
-
-def _kernel(n_dims: int) -> Any:
-    return ConstantKernel(1.0, _CONSTANT_BOUNDS) * Matern(
-        length_scale=np.full(n_dims, 0.5), length_scale_bounds=_LENGTH_SCALE_BOUNDS, nu=2.5
-    ) + WhiteKernel(1e-2, _NOISE_BOUNDS)
-
-
-class _Posterior:
-    """A fitted GaussianProcessRegressor, and its predictions with gradients in ``u``.
-
-    Predictions are of the latent function (without the white noise), in units of the
-    normalised targets.
-    """
-
-    def __init__(
-        self, X: np.ndarray, y: np.ndarray, theta: np.ndarray | None, seed: int, n_restarts: int
-    ) -> None:
-        self.y_mean = float(np.mean(y))
-        std = float(np.std(y))
-        self.y_std = std if std > 10 * np.finfo(float).eps else 1.0
-        kernel = _kernel(X.shape[1])
-        if theta is not None:
-            kernel = kernel.clone_with_theta(theta)
-        yn = (y - self.y_mean) / self.y_std
-
-        self.gp = GaussianProcessRegressor(
-            kernel,
-            alpha=_JITTER,
-            optimizer=None if n_restarts < 0 else _FastLikelihood(X, yn),
-            n_restarts_optimizer=max(n_restarts, 0),
-            normalize_y=False,  # normalised here, identically, so the scale is at hand
-            random_state=seed,
-        )
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            self.gp.fit(X, yn)
-        kernel_ = self.gp.kernel_
-        self.theta = kernel_.theta.copy()
-        self.c = float(kernel_.k1.k1.constant_value)
-        self.length_scale = np.asarray(kernel_.k1.k2.length_scale, dtype=float)
-        self.X = self.gp.X_train_
-        self.Z = self.X / self.length_scale
-        self.alpha = self.gp.alpha_
-        self.L = self.gp.L_
-
-    def predict(self, U: np.ndarray, grad: bool = False):
-        """Mean and standard deviation at the rows of ``U`` (and their gradients)."""
-        ls = self.length_scale
-        Zu = U / ls
-        r2 = _sq_dist(Zu, self.Z)
-        M, r, e = _matern52(r2)
-        k = self.c * M
-        mu = k @ self.alpha
-        V = solve_triangular(self.L, k.T, lower=True, check_finite=False)
-        var = np.maximum(self.c - (V * V).sum(0), 1e-12)
-        sd = np.sqrt(var)
-        if not grad:
-            return mu, sd
-        KiK = solve_triangular(self.L, V, lower=True, trans="T", check_finite=False).T
-        # d k_ab / d u_a = -5/3 c (1 + sqrt5 r) e (u_a - x_b) / l^2
-        G = -(5.0 / 3.0) * self.c * (1.0 + _SQRT5 * r) * e
-        A = G * self.alpha[None, :]
-        dmu = (A.sum(1)[:, None] * U - A @ self.X) / ls**2
-        B = G * KiK
-        dvar = -2.0 * (B.sum(1)[:, None] * U - B @ self.X) / ls**2
-        dsd = dvar / (2.0 * sd[:, None])
-        return mu, sd, dmu, dsd
-
-
-def _acquisition(kind, mu, sd, best, xi, kappa, dmu=None, dsd=None):
-    """The acquisition (to maximise) in normalised units, and its gradient when asked."""
-    if kind == "LCB":  # skopt's lower confidence bound of the negated score
-        value = mu + kappa * sd
-        return value if dmu is None else (value, dmu + kappa * dsd)
-    imp = mu - best - xi
-    z = imp / sd
-    cdf = ndtr(z)
-    pdf = np.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)
-    if kind == "PI":
-        if dmu is None:
-            return cdf
-        return cdf, pdf[:, None] * (dmu - z[:, None] * dsd) / sd[:, None]
-    value = imp * cdf + sd * pdf
-    if dmu is None:
-        return value
-    return value, cdf[:, None] * dmu + pdf[:, None] * dsd
-
-
 class GPSampler(_BaseSampler):
     """Bayesian optimisation: a Gaussian process on the unit cube, expected improvement.
 
@@ -778,7 +605,7 @@ class GPSampler(_BaseSampler):
             return X, y
         return np.vstack([X, np.asarray(lies)]), np.concatenate([y, np.full(len(lies), y.min())])
 
-    def _fit(self, budget, X, y, lies) -> _Posterior:
+    def _fit(self, budget, X, y, lies) -> Posterior:
         """The posterior at ``budget``: hyperparameters re-estimated when due."""
         n = len(y)
         cached = self._hyper.get(budget)
@@ -787,16 +614,16 @@ class GPSampler(_BaseSampler):
             restarts = (2 if cached is None else 1) if n <= 50 else 0
             seed = int(self._rng.randint(2**31 - 1))
             with _single_threaded():
-                fitted = _Posterior(X, y, theta, seed, restarts)
+                fitted = Posterior(X, y, theta, seed, restarts)
             self._hyper[budget] = (fitted.theta, n)
             if not lies:
                 return fitted
         return self._posterior(X, y, lies, budget)
 
-    def _posterior(self, X, y, lies, budget) -> _Posterior:
+    def _posterior(self, X, y, lies, budget) -> Posterior:
         Xl, yl = self._with_lies(X, y, lies)
         with _single_threaded():
-            return _Posterior(Xl, yl, self._hyper[budget][0], 0, -1)
+            return Posterior(Xl, yl, self._hyper[budget][0], 0, -1)
 
     def _snap(self, U: np.ndarray) -> np.ndarray:
         out = np.empty_like(U)
@@ -804,11 +631,11 @@ class GPSampler(_BaseSampler):
             out[:, block] = snap(U[:, block])
         return out
 
-    def _propose(self, post: _Posterior, X, y, lies) -> dict:
+    def _propose(self, post: Posterior, X, y, lies) -> dict:
         with _single_threaded():
             return self._propose_point(post, X, y, lies)
 
-    def _propose_point(self, post: _Posterior, X, y, lies) -> dict:
+    def _propose_point(self, post: Posterior, X, y, lies) -> dict:
         rng, d = self._rng, self.n_dims
         best = (y.max() - post.y_mean) / post.y_std
         xi = self.xi / post.y_std
@@ -821,9 +648,9 @@ class GPSampler(_BaseSampler):
         local = top[rng.randint(len(top), size=n_local)] + scale * rng.normal(size=(n_local, d))
         cand = self._snap(np.vstack([rng.uniform(size=(n_uniform, d)), local]))
         mu, sd = post.predict(cand)
-        acq = _acquisition(kind, mu, sd, best, xi, self.kappa)
+        acq = acquisition(kind, mu, sd, best, xi, self.kappa)
         if kind != "LCB" and not np.any(acq > 0):
-            acq = _acquisition("LCB", mu, sd, best, xi, self.kappa)  # EI underflowed
+            acq = acquisition("LCB", mu, sd, best, xi, self.kappa)  # EI underflowed
             kind = "LCB"
         order = np.argsort(-acq, kind="stable")
         taken = {_key(u) for u in X} | {_key(u) for u in lies}
@@ -833,7 +660,7 @@ class GPSampler(_BaseSampler):
             starts = cand[order[:n_starts]]
             refined = self._snap(self._lbfgs(post, starts, best, xi, kind))
             r_mu, r_sd = post.predict(refined)
-            r_acq = _acquisition(kind, r_mu, r_sd, best, xi, self.kappa)
+            r_acq = acquisition(kind, r_mu, r_sd, best, xi, self.kappa)
             cand = np.vstack([refined, cand])
             acq = np.concatenate([r_acq, acq])
             order = np.argsort(-acq, kind="stable")
@@ -842,14 +669,14 @@ class GPSampler(_BaseSampler):
                 return self.space.from_unit(cand[i])
         return self.space.sample_one(rng)  # every candidate was seen: a small space
 
-    def _lbfgs(self, post: _Posterior, starts: np.ndarray, best, xi, kind) -> np.ndarray:
+    def _lbfgs(self, post: Posterior, starts: np.ndarray, best, xi, kind) -> np.ndarray:
         """Refine ``starts`` together: one L-BFGS-B on the sum of their acquisitions."""
         shape = starts.shape
 
         def objective(flat):
             U = flat.reshape(shape)
             mu, sd, dmu, dsd = post.predict(U, grad=True)
-            value, grad = _acquisition(kind, mu, sd, best, xi, self.kappa, dmu, dsd)
+            value, grad = acquisition(kind, mu, sd, best, xi, self.kappa, dmu, dsd)
             return -float(value.sum()), -grad.ravel()
 
         res = minimize(

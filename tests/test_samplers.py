@@ -13,14 +13,8 @@ import pytest
 from scipy import stats
 from sklearn.gaussian_process import GaussianProcessRegressor
 
-from skhpo.samplers import (
-    GPSampler,
-    RandomSampler,
-    _kernel,
-    _neg_log_marginal_likelihood,
-    _Posterior,
-    _Snapper,
-)
+from skhpo._gp import Posterior, make_kernel, neg_log_marginal_likelihood
+from skhpo.samplers import GPSampler, RandomSampler, _Snapper
 from skhpo.space import Categorical, Integer, Real, SearchSpace
 
 MIXED = {
@@ -124,13 +118,13 @@ def test_fast_log_marginal_likelihood_is_scikit_learns():
     X[1] = X[0]  # a duplicate
     y = np.sin(4 * X).sum(1)
     y = (y - y.mean()) / y.std()
-    kernel = _kernel(3)
+    kernel = make_kernel(3)
     gp = GaussianProcessRegressor(kernel, alpha=1e-8, optimizer=None).fit(X, y)
     bounds = kernel.bounds
     for _ in range(5):
         theta = rng.uniform(bounds[:, 0], bounds[:, 1])
         lml, grad = gp.log_marginal_likelihood(theta, eval_gradient=True)
-        neg, neg_grad = _neg_log_marginal_likelihood(theta, X, y)
+        neg, neg_grad = neg_log_marginal_likelihood(theta, X, y)
         assert -neg == pytest.approx(lml, rel=1e-8)
         np.testing.assert_allclose(-neg_grad, grad, rtol=1e-6, atol=1e-6)
 
@@ -139,7 +133,7 @@ def test_posterior_predicts_like_scikit_learn_with_gradients():
     rng = np.random.RandomState(1)
     X = rng.rand(30, 4)
     y = np.cos(3 * X).sum(1) + 0.01 * rng.randn(30)
-    post = _Posterior(X, y, None, 0, 1)
+    post = Posterior(X, y, None, 0, 1)
     U = rng.rand(7, 4)
     mu, sd, dmu, dsd = post.predict(U, grad=True)
     mean, std = post.gp.predict(U, return_std=True)
