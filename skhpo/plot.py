@@ -147,8 +147,6 @@ def plot_learning_curves(search: Any, ax: Any = None) -> Any:
     history = _fitted(search, "model_history_", what)
     results = search.cv_results_
     plt = _pyplot()
-    from matplotlib.lines import Line2D
-
     if ax is None:
         fig, ax = plt.subplots(figsize=(8, 5), layout="constrained")
     else:
@@ -157,15 +155,8 @@ def plot_learning_curves(search: Any, ax: Any = None) -> Any:
     planned = {b["bracket"]: b for b in meta.get("brackets", [])}
     brackets = list(planned) or sorted({int(b) for b in results["bracket"]}, reverse=True)
     colors = _bracket_colors(brackets)
+    first_rung = _first_rung_epochs(brackets, planned, history)
     max_iter = getattr(search, "max_iter", None)
-    first_rung: dict[int, int] = {}
-    for b in brackets:
-        rungs = planned.get(b, {}).get("rungs")
-        if rungs:
-            first_rung[b] = int(rungs[0][1])
-        else:
-            epochs = [h["partial_fit_calls"] for h in _history_of_bracket(history, b)]
-            first_rung[b] = min(epochs) if epochs else 0
     best = getattr(search, "best_index_", None)
     ticks: set[int] = {int(r[1]) for b in planned.values() for r in b.get("rungs", [])}
     n_models = {b: 0 for b in brackets}
@@ -174,21 +165,16 @@ def plot_learning_curves(search: Any, ax: Any = None) -> Any:
         bracket = int(results["bracket"][i])
         n_models[bracket] = n_models.get(bracket, 0) + 1
         epochs = [int(h["partial_fit_calls"]) for h in records]
-        scores = [float(h["score"]) for h in records]
         if not planned:
             ticks.update(epochs)
         trained = int(results["partial_fit_calls"][i])
         thick = trained > first_rung.get(bracket, 0) or (
             max_iter is not None and trained >= int(max_iter)
         )
-        style = {"linewidth": 2.0, "alpha": 0.9} if thick else {"linewidth": 0.8, "alpha": 0.5}
-        color = colors.get(bracket, "grey")
-        zorder = 3 if thick else 2
-        if i == best:
-            color, style, zorder = "black", {"linewidth": 2.8, "alpha": 1.0}, 5
+        color, style, zorder = _curve_style(colors.get(bracket, "grey"), thick, i == best)
         ax.plot(
             epochs,
-            scores,
+            [float(h["score"]) for h in records],
             marker="o",
             markersize=3,
             color=color,
@@ -198,28 +184,66 @@ def plot_learning_curves(search: Any, ax: Any = None) -> Any:
             **style,
         )
     if best is not None:
-        records = [h for h in history.get(results["model_id"][best], [])]
-        finite = [h for h in records if not math.isnan(float(h["score"]))]
-        if finite:
-            last = finite[-1]
-            ax.scatter(
-                [last["partial_fit_calls"]],
-                [last["score"]],
-                marker="*",
-                s=220,
-                color="gold",
-                edgecolor="black",
-                zorder=6,
-            )
+        _star_last_score(ax, history.get(results["model_id"][best], []))
     _epoch_ticks(ax, ticks)
     _robust_ylim(ax, [float(h["score"]) for records in history.values() for h in records])
     ax.set_xlabel("epochs (partial_fit calls)")
     ax.set_ylabel(_score_label(search))
     ax.grid(True, alpha=0.3)
     ax.set_title(f"Learning curves of {len(results['model_id'])} trials")
+    ax.legend(
+        handles=_learning_curve_legend(search, colors, n_models, best),
+        loc="lower right",
+        fontsize="small",
+        framealpha=0.9,
+    )
+    return fig
+
+
+def _first_rung_epochs(brackets: Sequence[int], planned: dict, history: dict) -> dict[int, int]:
+    """Epochs of each bracket's first rung: from the plan, else the fewest trained."""
+    first_rung: dict[int, int] = {}
+    for b in brackets:
+        rungs = planned.get(b, {}).get("rungs")
+        if rungs:
+            first_rung[b] = int(rungs[0][1])
+        else:
+            epochs = [h["partial_fit_calls"] for h in _history_of_bracket(history, b)]
+            first_rung[b] = min(epochs) if epochs else 0
+    return first_rung
+
+
+def _curve_style(color: Any, thick: bool, best: bool) -> tuple[Any, dict, int]:
+    """``(color, line style, zorder)`` of a trial's curve: thick when promoted, black if best."""
+    if best:
+        return "black", {"linewidth": 2.8, "alpha": 1.0}, 5
+    if thick:
+        return color, {"linewidth": 2.0, "alpha": 0.9}, 3
+    return color, {"linewidth": 0.8, "alpha": 0.5}, 2
+
+
+def _star_last_score(ax: Any, records: list[dict]) -> None:
+    """A star at the best trial's last finite score."""
+    finite = [h for h in records if not math.isnan(float(h["score"]))]
+    if finite:
+        last = finite[-1]
+        ax.scatter(
+            [last["partial_fit_calls"]],
+            [last["score"]],
+            marker="*",
+            s=220,
+            color="gold",
+            edgecolor="black",
+            zorder=6,
+        )
+
+
+def _learning_curve_legend(search: Any, colors: dict, n_models: dict, best: Any) -> list:
+    from matplotlib.lines import Line2D
+
     handles = [
         Line2D([], [], color=colors[b], linewidth=2, label=f"bracket {b} ({n_models[b]} models)")
-        for b in brackets
+        for b in colors
         if n_models.get(b)
     ]
     handles.append(
@@ -229,6 +253,7 @@ def plot_learning_curves(search: Any, ax: Any = None) -> Any:
         Line2D([], [], color="grey", linewidth=2.0, label="promoted, or trained max_iter (thick)")
     )
     if best is not None:
+        model_id = search.cv_results_["model_id"][best]
         handles.append(
             Line2D(
                 [],
@@ -238,11 +263,10 @@ def plot_learning_curves(search: Any, ax: Any = None) -> Any:
                 marker="*",
                 markersize=12,
                 markerfacecolor="gold",
-                label=f"best: {results['model_id'][best]} ({float(search.best_score_):.4g})",
+                label=f"best: {model_id} ({float(search.best_score_):.4g})",
             )
         )
-    ax.legend(handles=handles, loc="lower right", fontsize="small", framealpha=0.9)
-    return fig
+    return handles
 
 
 def _history_of_bracket(history: dict, bracket: int) -> list[dict]:
@@ -332,20 +356,9 @@ def plot_parameter_scores(search: Any, params: str | Sequence[str] | None = None
     what = "plotting its parameter scores"
     results = _fitted(search, "cv_results_", what)
     all_params = results["params"]
-    names = sorted({k for p in all_params for k in p})
-    if params is None:
-        chosen = names
-    else:
-        chosen = [params] if isinstance(params, str) else list(params)
-        unknown = [p for p in chosen if p not in names]
-        if unknown:
-            raise ValueError(f"Not parameters of the search: {unknown}; its parameters are {names}")
-    if not chosen:
-        raise ValueError("The search has no parameters to plot")
+    chosen = _chosen_params(all_params, params)
     plt = _pyplot()
     import numpy as np
-    from matplotlib.colors import LogNorm, Normalize
-    from matplotlib.ticker import NullLocator
 
     scores = np.asarray(
         results["mean_test_score"] if "mean_test_score" in results else results["test_score"],
@@ -369,12 +382,7 @@ def plot_parameter_scores(search: Any, params: str | Sequence[str] | None = None
     flat = list(axes.ravel())
     for extra in flat[len(chosen) :]:
         extra.remove()
-    norm = None
-    if epochs is not None and len(epochs):
-        lo, hi = float(np.min(epochs)), float(np.max(epochs))
-        lo = max(lo, 1.0)
-        hi = max(hi, lo + 1e-9)
-        norm = LogNorm(lo, hi) if hi / lo >= 3 else Normalize(lo - 0.5, hi + 0.5)
+    norm = _epochs_norm(epochs)
     rng = np.random.RandomState(0)
     mappable = None
     for k, (name, ax) in enumerate(zip(chosen, flat, strict=False)):
@@ -384,26 +392,9 @@ def plot_parameter_scores(search: Any, params: str | Sequence[str] | None = None
         ]
         values = [all_params[i][name] for i in rows]
         values = [v.item() if hasattr(v, "item") and np.ndim(v) == 0 else v for v in values]
+        x = _parameter_axis(ax, name, values, declared_log, order, rng)
         y = scores[rows]
         c = None if epochs is None else np.clip(epochs[rows], 1, None)
-        numeric = bool(values) and _is_numeric(values)
-        if numeric:
-            x = np.asarray(values, dtype=float)
-            log = declared_log.get(name)
-            if len(x) and x.min() > 0 and (log or (log is None and _looks_log(x))):
-                ax.set_xscale("log")
-        else:
-            cats, seen = [], set()
-            for v in order.get(name, []) + sorted(values, key=_category_key):
-                if _category_key(v) not in seen:
-                    seen.add(_category_key(v))
-                    cats.append(v)
-            position = {_category_key(v): j for j, v in enumerate(cats)}
-            x = np.array([position[_category_key(v)] for v in values], dtype=float)
-            x = x + rng.uniform(-0.18, 0.18, size=len(x))
-            ax.set_xticks(range(len(cats)))
-            ax.set_xticklabels([_short(v) for v in cats], rotation=30 if len(cats) > 4 else 0)
-            ax.set_xlim(-0.6, len(cats) - 0.4)
         mappable = ax.scatter(
             x,
             y,
@@ -433,16 +424,73 @@ def plot_parameter_scores(search: Any, params: str | Sequence[str] | None = None
     if len(finite):
         _robust_ylim(flat[0], finite)  # the axes share y
     if epochs is not None and mappable is not None:
-        from matplotlib.ticker import ScalarFormatter
-
-        bar = fig.colorbar(mappable, ax=flat[: len(chosen)], shrink=0.8, aspect=30)
-        bar.set_label("epochs trained")
-        levels = sorted({int(e) for e in epochs if e >= 1})
-        if len(levels) <= 8:
-            bar.set_ticks(levels)
-            bar.ax.yaxis.set_major_formatter(ScalarFormatter())
-            bar.ax.yaxis.set_minor_locator(NullLocator())
+        _epochs_colorbar(fig, mappable, flat[: len(chosen)], epochs)
     return fig
+
+
+def _chosen_params(all_params: list[dict], params: str | Sequence[str] | None) -> list[str]:
+    """The parameters to plot: ``params``, checked against the search's, or all of them."""
+    names = sorted({k for p in all_params for k in p})
+    if params is None:
+        chosen = names
+    else:
+        chosen = [params] if isinstance(params, str) else list(params)
+        unknown = [p for p in chosen if p not in names]
+        if unknown:
+            raise ValueError(f"Not parameters of the search: {unknown}; its parameters are {names}")
+    if not chosen:
+        raise ValueError("The search has no parameters to plot")
+    return chosen
+
+
+def _epochs_norm(epochs: Any) -> Any:
+    """The colour scale of epochs trained: logarithmic over three or more octaves' span."""
+    from matplotlib.colors import LogNorm, Normalize
+
+    if epochs is None or not len(epochs):
+        return None
+    lo, hi = max(float(min(epochs)), 1.0), float(max(epochs))
+    hi = max(hi, lo + 1e-9)
+    return LogNorm(lo, hi) if hi / lo >= 3 else Normalize(lo - 0.5, hi + 0.5)
+
+
+def _parameter_axis(
+    ax: Any, name: str, values: list, declared_log: dict, order: dict, rng: Any
+) -> Any:
+    """x positions of ``values`` on ``ax``: numeric (log when it should be), or one
+    column per category in the space's order, the points spread sideways."""
+    import numpy as np
+
+    if values and _is_numeric(values):
+        x = np.asarray(values, dtype=float)
+        log = declared_log.get(name)
+        if len(x) and x.min() > 0 and (log or (log is None and _looks_log(x))):
+            ax.set_xscale("log")
+        return x
+    cats, seen = [], set()
+    for v in order.get(name, []) + sorted(values, key=_category_key):
+        if _category_key(v) not in seen:
+            seen.add(_category_key(v))
+            cats.append(v)
+    position = {_category_key(v): j for j, v in enumerate(cats)}
+    x = np.array([position[_category_key(v)] for v in values], dtype=float)
+    x = x + rng.uniform(-0.18, 0.18, size=len(x))
+    ax.set_xticks(range(len(cats)))
+    ax.set_xticklabels([_short(v) for v in cats], rotation=30 if len(cats) > 4 else 0)
+    ax.set_xlim(-0.6, len(cats) - 0.4)
+    return x
+
+
+def _epochs_colorbar(fig: Any, mappable: Any, axes: list, epochs: Any) -> None:
+    from matplotlib.ticker import NullLocator, ScalarFormatter
+
+    bar = fig.colorbar(mappable, ax=axes, shrink=0.8, aspect=30)
+    bar.set_label("epochs trained")
+    levels = sorted({int(e) for e in epochs if e >= 1})
+    if len(levels) <= 8:
+        bar.set_ticks(levels)
+        bar.ax.yaxis.set_major_formatter(ScalarFormatter())
+        bar.ax.yaxis.set_minor_locator(NullLocator())
 
 
 def _short(value: Any, width: int = 18) -> str:
