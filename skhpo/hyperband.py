@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 from numbers import Integral
 from typing import Any
 
 import numpy as np
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 
 from ._base import BaseEpochSearchCV
@@ -204,6 +206,7 @@ class HyperbandSearchCV(BaseEpochSearchCV):
         timeout: float | None = None,
         sampler: str = "random",
         sampler_kwargs: dict | None = None,
+        return_train_score: bool = False,
     ) -> None:
         self.estimator = estimator
         self.parameters = parameters
@@ -226,6 +229,23 @@ class HyperbandSearchCV(BaseEpochSearchCV):
         self.timeout = timeout
         self.sampler = sampler
         self.sampler_kwargs = sampler_kwargs
+        self.return_train_score = return_train_score
 
     def _brackets(self) -> list[Bracket]:
         return hyperband_brackets(self.max_iter, self.aggressiveness)
+
+    def _bracket_search_params(self, brackets: list[Bracket]) -> list[dict]:
+        shared = self._shared_search_params()
+        random_state = self.random_state
+        if isinstance(random_state, np.random.RandomState):
+            random_state = copy.deepcopy(random_state)  # the plan must not consume it
+        start = check_random_state(random_state).randint(np.iinfo(np.int32).max - len(brackets))
+        return [
+            {
+                **shared,
+                "n_initial_parameters": b.n_models,
+                "n_initial_iter": b.rungs[0].epochs,
+                "random_state": start + k,  # distinct seeds, one random_state: the same seeds
+            }
+            for k, b in enumerate(brackets)
+        ]
