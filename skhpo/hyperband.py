@@ -47,12 +47,12 @@ class HyperbandSearchCV(BaseEpochSearchCV):
     aggressiveness : float, default=3
         Hyperband's ``eta``: each rung keeps ``1 / aggressiveness`` of the models and
         trains them ``aggressiveness`` times longer.
-    patience : bool or int, default=False
-        When an int, a trial is scored after every epoch and stops itself once its score
-        has not improved by ``tol`` in ``patience`` epochs; ``True`` means
-        ``max_iter // aggressiveness``.
-    tol : float, default=1e-3
-        The improvement that resets ``patience``.
+    patience : bool, int or float, default=False
+        When a number, a trial is scored after every epoch and stops itself once its
+        score has not improved by ``tol`` in ``patience`` epochs (a float is truncated,
+        as in dask-ml); ``True`` means ``max_iter // aggressiveness``.
+    tol : float or None, default=1e-3
+        The improvement that resets ``patience``; ``None`` or NaN never stops a trial.
     test_size : float, default=None
         Fraction of ``X`` held out to score the trials (stratified for classifiers);
         ``None`` means 0.2. Not allowed together with ``fit(validation_data=...)``.
@@ -111,23 +111,30 @@ class HyperbandSearchCV(BaseEpochSearchCV):
         Arguments of :class:`~skhpo.samplers.GPSampler` for ``sampler="bayes"``; the
         defaults are ``min_points_in_model`` = the number of unit-cube dimensions + 1,
         ``random_fraction=1/3`` and ``n_initial_points=0``.
+    return_train_score : bool, default=False
+        Also score each trial on its own training split at every scoring (one more
+        prediction pass over it): ``cv_results_`` gets ``mean_train_score``,
+        ``std_train_score`` (0: one split) and ``split0_train_score``, the trial's last
+        training score, and each ``history_`` record a ``train_score``.
 
     Attributes
     ----------
     cv_results_ : dict of numpy arrays
         One entry per trial: ``params``, ``param_<name>``, ``test_score`` (the last
         score), ``mean_test_score``, ``std_test_score``, ``rank_test_score``,
-        ``model_id``, ``bracket``, ``partial_fit_calls`` (epochs trained),
+        ``model_id`` (fixed-width strings), ``bracket``, ``partial_fit_calls`` (epochs trained),
         ``mean_partial_fit_time`` (per epoch), ``mean_score_time``, ``state``
         ("completed", "pruned" or "failed"), ``stopped_early`` and ``error``.
     history_ : list of dict
-        One record per scoring: ``model_id``, ``bracket``, ``params``,
-        ``partial_fit_calls``, ``score``, ``elapsed_wall_time``, ``partial_fit_time``,
-        ``score_time``.
+        One record per scoring, in the order of ``elapsed_wall_time``: ``model_id``,
+        ``bracket``, ``params``, ``partial_fit_calls``, ``score``,
+        ``elapsed_wall_time``, ``partial_fit_time``, ``score_time`` (and
+        ``train_score`` with ``return_train_score``).
     model_history_ : dict of list of dict
         ``history_`` grouped by ``model_id``.
     metadata_ : dict
-        What ran, in the format of :attr:`metadata`.
+        What ran, in the format of :attr:`metadata`; a bracket's ``decisions`` are the
+        epochs at which its trials were scored.
     best_estimator_ : estimator
         The best trial's trained model (see ``refit``).
     best_params_ : dict
@@ -156,8 +163,11 @@ class HyperbandSearchCV(BaseEpochSearchCV):
     Notes
     -----
     Differences from dask-ml: ``max_iter`` counts epochs (dask-ml counts
-    ``partial_fit`` calls on dask-array chunks), a failing trial gets ``error_score``
-    instead of stopping the search, and ``refit`` exists.
+    ``partial_fit`` calls on dask-array chunks), every bracket trains its last rung to
+    exactly ``max_iter`` epochs (dask-ml's stop short of it when ``max_iter`` is no power
+    of ``aggressiveness``), a failing trial gets ``error_score`` instead of stopping the
+    search, ``refit`` and ``return_train_score`` exist, and small ``patience`` values
+    are allowed without a warning.
 
     Examples
     --------

@@ -39,7 +39,7 @@ class SuccessiveHalvingSearchCV(BaseEpochSearchCV):
         Keep ``1 / aggressiveness`` of the models at each rung.
     test_size, patience, tol, random_state, scoring, verbose, prefix, error_score, refit, \
 asynchronous, scheduler, resources, callbacks, storage, timeout, \
-sampler, sampler_kwargs
+sampler, sampler_kwargs, return_train_score
         As in :class:`~skhpo.HyperbandSearchCV`.
 
     Attributes
