@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import copy
 import inspect
+import math
 import os
 import sys
 import warnings
-from numbers import Integral, Real
+from numbers import Real
 from typing import Any
 
 import joblib
@@ -21,7 +22,11 @@ from sklearn.metrics import check_scoring, get_scorer_names
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.utils import _safe_indexing, check_random_state, get_tags
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import (
+    Interval,
+    StrOptions,
+    validate_parameter_constraints,
+)
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _num_samples, check_is_fitted
 
@@ -67,8 +72,9 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
         "estimator": [object],
         "parameters": [dict, list, SearchSpace],
         "aggressiveness": [Interval(Real, 1, None, closed="neither")],
-        "patience": ["boolean", Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0, None, closed="left")],
+        # dask-ml accepts a float patience (and truncates it); tol None or NaN never stops
+        "patience": ["boolean", Interval(Real, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left"), None, "nan"],
         "test_size": [Interval(Real, 0, 1, closed="neither"), None],
         "random_state": ["random_state"],
         "scoring": [StrOptions(set(get_scorer_names())), callable, None],
@@ -84,7 +90,11 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
         "timeout": [Interval(Real, 0, None, closed="neither"), None],
         "sampler": [StrOptions({"random", "bayes"})],
         "sampler_kwargs": [dict, None],
+        "return_train_score": ["boolean"],
     }
+
+    # The parameters the plan (``metadata``) depends on: the only ones it validates.
+    _plan_params: tuple[str, ...] = ("max_iter", "aggressiveness", "patience", "random_state")
 
     # Constructor parameters that change how a search runs or reports, not its results:
     # a storage written with other values of these can be resumed.
@@ -95,23 +105,74 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
     def _brackets(self) -> list[Bracket]:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def _bracket_search_params(self, brackets: list[Bracket]) -> list[dict]:  # pragma: no cover
+        """Per bracket, the arguments of a SuccessiveHalvingSearchCV that runs it."""
+        raise NotImplementedError
+
+    def _shared_search_params(self) -> dict:
+        """This search's arguments as a bracket's SuccessiveHalvingSearchCV takes them.
+
+        Without ``estimator`` and ``parameters`` (as dask-ml's), with ``patience``
+        resolved to epochs (False when off) and no ``storage`` (a storage holds one
+        search).
+        """
+        params = {
+            k: v
+            for k, v in self.get_params(deep=False).items()
+            if k not in ("estimator", "parameters")
+        }
+        params["patience"] = self._patience() or False
+        params["storage"] = None
+        return params
+
+    def _max_epochs(self) -> int:
+        """The most epochs any model is trained."""
+        return int(self.max_iter)
+
     def _patience(self) -> int:
-        """Epochs without improvement before a trial stops itself (0: never)."""
-        if self.patience is True:
-            return max(int(self.max_iter) // int(self.aggressiveness), 1)
-        return int(self.patience or 0)
+        """Epochs without improvement before a trial stops itself (0: never).
+
+        ``True`` means ``max_iter // aggressiveness``; a float is truncated, as dask-ml
+        does.
+        """
+        if isinstance(self.patience, bool | np.bool_):
+            if not self.patience:
+                return 0
+            return max(int(self._max_epochs() // self.aggressiveness), 1)
+        return int(self.patience)
+
+    def _tol(self) -> float:
+        """``tol``, with None as NaN: an improvement never falls short of NaN."""
+        return math.nan if self.tol is None else float(self.tol)
 
     # -- plan ---------------------------------------------------------------------------
 
     @property
     def metadata(self) -> dict:
-        """The plan, before fitting (dask-ml's format, plus each bracket's rungs).
+        """The plan, before fitting, in dask-ml's format plus each bracket's rungs.
 
         ``n_models`` and ``partial_fit_calls`` (epochs, counting that promoted models
-        resume), and per bracket the same plus ``rungs``: ``(n_models, epochs)`` pairs.
+        resume), and per bracket (``brackets``, a list) its ``bracket`` number, the same
+        two counts, ``decisions`` (the epochs at which its models are scored and
+        promoted or stopped), ``rungs`` (``(n_models, epochs)`` pairs) and
+        ``SuccessiveHalvingSearchCV params`` (the arguments, besides ``estimator`` and
+        ``parameters``, of a :class:`~skhpo.SuccessiveHalvingSearchCV` that starts as the
+        bracket starts; see :ref:`hyperband-metadata`). Only the parameters the plan
+        depends on are validated here; ``fit`` validates them all.
         """
-        self._validate_params()
-        return plan_metadata(self._brackets())
+        validate_parameter_constraints(
+            {k: self._parameter_constraints[k] for k in self._plan_params},
+            {k: getattr(self, k) for k in self._plan_params},
+            caller_name=type(self).__name__,
+        )
+        brackets = self._brackets()
+        meta = plan_metadata(brackets)
+        for info, bracket, params in zip(
+            meta["brackets"], brackets, self._bracket_search_params(brackets), strict=True
+        ):
+            info["decisions"] = [r.epochs for r in bracket.rungs]
+            info["SuccessiveHalvingSearchCV params"] = params
+        return meta
 
     # -- fitting ------------------------------------------------------------------------
 
@@ -140,6 +201,7 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
         """
         self._validate_params()
         brackets = self._brackets()
+        plan = self.metadata  # before random_state is drawn from
         space = self._check_space()
         X_train, y_train, X_val, y_val, fit_params, all_fit_params = self._check_data(
             X, y, validation_data, fit_params
@@ -168,7 +230,7 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
                 executor,
                 storage,
                 callbacks,
-                brackets,
+                (brackets, plan),
                 (sampler, per_bracket),
                 worker_scorer,
                 (X, y, validation_data, X_train, y_train, X_val, y_val, fit_params, all_fit_params),
@@ -181,11 +243,13 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
             cb.on_search_end(self)
         return self
 
-    def _execute(self, executor, storage, callbacks, brackets, draws, worker_scorer, data):
+    def _execute(self, executor, storage, callbacks, schedule, draws, worker_scorer, data):
         """Run the search on ``executor``; set the fitted attributes.
 
-        ``draws`` is ``(sampler, parameters per bracket)``, one of them None.
+        ``schedule`` is ``(brackets, metadata)``; ``draws`` is ``(sampler, parameters per
+        bracket)``, one of them None.
         """
+        brackets, plan = schedule
         sampler, per_bracket = draws
         X, y, validation_data, X_train, y_train, X_val, y_val, fit_params, all_fit_params = data
         try:
@@ -198,7 +262,8 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
                 worker_scorer,
                 error_score=self.error_score,
                 patience=self._patience(),
-                tol=float(self.tol),
+                tol=self._tol(),
+                return_train_score=bool(self.return_train_score),
                 checkpoint=storage is not None,
                 # dask recomputes what a lost worker held: its tasks read rungs back
                 storage_path=(
@@ -223,7 +288,7 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
                 storage=storage,
                 sampler=sampler,
             )
-            self._store_results(outcome, brackets)
+            self._store_results(outcome, brackets, plan)
             if outcome.best_index is None:
                 first = next(t.error for t in outcome.trials if t.error)
                 raise ValueError(
@@ -358,13 +423,14 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
             raise
         return executor
 
-    def _store_results(self, outcome, brackets: list[Bracket]) -> None:
+    def _store_results(self, outcome, brackets: list[Bracket], plan: dict) -> None:
         trials = outcome.trials
         self.search_stats_ = dict(outcome.stats)
-        self.cv_results_ = cv_results(trials)
-        self.history_ = outcome.history
+        self.cv_results_ = cv_results(trials, train_scores=bool(self.return_train_score))
+        # In the order the scores were taken (tasks finish out of order on a cluster).
+        self.history_ = sorted(outcome.history, key=lambda rec: rec["elapsed_wall_time"])
         self.model_history_ = {t.model_id: [] for t in trials}
-        for rec in outcome.history:
+        for rec in self.history_:
             self.model_history_[rec["model_id"]].append(rec)
         self.metadata_ = {
             "n_models": len(trials),
@@ -374,9 +440,13 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
                     "bracket": b.index,
                     "n_models": sum(1 for t in trials if t.bracket == b.index),
                     "partial_fit_calls": int(sum(t.epochs for t in trials if t.bracket == b.index)),
+                    "decisions": sorted(
+                        {h["partial_fit_calls"] for h in self.history_ if h["bracket"] == b.index}
+                    ),
                     "rungs": outcome.rungs_reached[b.index],
+                    "SuccessiveHalvingSearchCV params": planned["SuccessiveHalvingSearchCV params"],
                 }
-                for b in brackets
+                for b, planned in zip(brackets, plan["brackets"], strict=True)
             ],
         }
         failed = [t for t in trials if t.state == FAILED]
@@ -409,21 +479,39 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
                 "method. Use an estimator with partial_fit (a scikeras KerasClassifier or "
                 "KerasRegressor, SGDClassifier, MLPClassifier, ...)."
             )
-        known = set(self.estimator.get_params(deep=True))
         rng = np.random.RandomState(0)
         for subspace in space.subspaces:
-            one = SearchSpace.from_params(subspace).sample_one(rng)
-            for name, value in one.items():
-                if name in known:
-                    continue  # a bad value fails its trial at build, with error_score
+            self._check_subspace(SearchSpace.from_params(subspace).sample_one(rng))
+        return space
+
+    def _check_subspace(self, one: dict) -> None:
+        """Check one drawn configuration of a subspace against the estimator it builds.
+
+        The estimator is configured as the subspace's own values set it, shallow names
+        first: a subspace that swaps a step (``{"model": [B], "model__b_param": ...}``
+        on ``Pipeline([("model", A)])``) is checked against ``B``, not ``A``.
+        """
+        estimator = clone(self.estimator)
+        for name in sorted(one, key=lambda n: n.count("__")):
+            value = clone(one[name], safe=False)  # never configure the space's own objects
+            if name not in estimator.get_params(deep=True):
                 try:  # a name the estimator routes itself (scikeras' model__, fit__, ...)
-                    clone(self.estimator).set_params(**{name: value})
+                    clone(estimator).set_params(**{name: value})
                 except Exception as exc:
                     raise ValueError(
                         f"Parameter {name!r} of the search space cannot be set on "
-                        f"{type(self.estimator).__name__}: {exc}"
+                        f"{_describe(estimator)}: {exc}"
                     ) from exc
-        return space
+            try:
+                estimator.set_params(**{name: value})
+            except Exception:
+                pass  # a bad value fails its trial at build, with error_score
+        final = _final_step(estimator)
+        if not hasattr(final, "partial_fit"):
+            raise TypeError(
+                f"The search space sets {type(final).__name__} as the estimator to train, "
+                "and it has no partial_fit method"
+            )
 
     def _check_data(self, X, y, validation_data, fit_params):
         if X is None:
@@ -561,6 +649,14 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
         """Score the best estimator on ``(X, y)`` with the search's scorer."""
         check_is_fitted(self, "best_estimator_")
         return self.scorer_(self.best_estimator_, X, y)
+
+
+def _describe(estimator: Any) -> str:
+    """The estimator's class, and for a Pipeline the classes of its steps."""
+    if isinstance(estimator, Pipeline):
+        steps = ", ".join(f"{n}={type(step).__name__}" for n, step in estimator.steps)
+        return f"Pipeline({steps})"
+    return type(estimator).__name__
 
 
 def _takes_classes(estimator: Any) -> bool:

@@ -370,7 +370,8 @@ class _Loop:
             self.n_tasks += 1
             self.workers.add(record.get("worker"))
             self.pids.add(record.get("pid"))
-        for epochs, score, wall in record["scores"]:
+        train_scores = record.get("train_scores")
+        for k, (epochs, score, wall) in enumerate(record["scores"]):
             if self.sampler is not None:
                 self.sampler.tell(trial.params, score, budget=epochs)
             if not self.replaying:
@@ -387,6 +388,7 @@ class _Loop:
                     "partial_fit_time": record["fit_time"],
                     "score_time": record["score_time"],
                     "worker": record.get("worker"),
+                    **({"train_score": train_scores[k]} if train_scores else {}),
                 }
             )
         if record["error"] is not None:

@@ -35,6 +35,7 @@ class TrialRecord:
     scores: list = field(default_factory=list)
     epoch_fit_times: list = field(default_factory=list)
     score_times: list = field(default_factory=list)
+    train_scores: list = field(default_factory=list)  # with return_train_score, per scoring
     error: str | None = None
     stopped_early: bool = False
 
@@ -44,6 +45,11 @@ class TrialRecord:
         return self.scores[-1][1] if self.scores else math.nan
 
     @property
+    def train_score(self) -> float:
+        """The last score on the training split (NaN when none was taken)."""
+        return self.train_scores[-1] if self.train_scores else math.nan
+
+    @property
     def fit_time(self) -> float:
         return float(sum(self.epoch_fit_times))
 
@@ -51,6 +57,7 @@ class TrialRecord:
         """Fold a task's record in."""
         n_scores = max(len(record["scores"]), 1)
         self.scores.extend((e, s) for e, s, _ in record["scores"])
+        self.train_scores.extend(record.get("train_scores") or [])
         trained = max(record["epochs"] - start_epochs, 1)
         self.epoch_fit_times.append(record["fit_time"] / trained)
         self.score_times.extend([record["score_time"] / n_scores] * len(record["scores"]))
@@ -76,13 +83,18 @@ def rank_scores(scores: np.ndarray) -> np.ndarray:
     return ranks
 
 
-def cv_results(trials: list[TrialRecord]) -> dict[str, Any]:
-    """``cv_results_`` of a Hyperband-style search: one entry per trial, in trial order."""
+def cv_results(trials: list[TrialRecord], train_scores: bool = False) -> dict[str, Any]:
+    """``cv_results_`` of a Hyperband-style search: one entry per trial, in trial order.
+
+    With ``train_scores``, also ``mean_train_score``, ``std_train_score`` and
+    ``split0_train_score``: each trial's last score on its training split.
+    """
     names = sorted({name for t in trials for name in t.params})
     scores = np.array([t.score for t in trials], dtype=float)
     results: dict[str, Any] = {
         "params": [dict(t.params) for t in trials],
-        "model_id": np.array([t.model_id for t in trials], dtype=object),
+        # fixed-width strings, as dask-ml's
+        "model_id": np.array([t.model_id for t in trials], dtype=str),
         "bracket": np.array([t.bracket for t in trials], dtype=int),
         "partial_fit_calls": np.array([t.epochs for t in trials], dtype=int),
         "test_score": scores,
@@ -98,6 +110,11 @@ def cv_results(trials: list[TrialRecord]) -> dict[str, Any]:
         "stopped_early": np.array([t.stopped_early for t in trials], dtype=bool),
         "error": np.array([t.error for t in trials], dtype=object),
     }
+    if train_scores:
+        train = np.array([t.train_score for t in trials], dtype=float)
+        results["mean_train_score"] = train
+        results["std_train_score"] = np.zeros(len(trials))
+        results["split0_train_score"] = train.copy()
     for name in names:
         results[f"param_{name}"] = _masked(
             [t.params.get(name) for t in trials], [name in t.params for t in trials]

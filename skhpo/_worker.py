@@ -95,6 +95,7 @@ class SearchData:
     error_score: Any = np.nan
     patience: int = 0
     tol: float = 1e-3
+    return_train_score: bool = False  # also score each scoring on the training split
     checkpoint: bool = False  # send a pickled TrialState back with each record (storage)
     timeout: float | None = None  # seconds a trial may spend training and scoring
     # the storage file, where tasks may be recomputed (dask, after a lost worker): a
@@ -179,7 +180,9 @@ def _cache_put(data: SearchData, key: str, value: tuple) -> None:
 
 def build_trial(spec: TrialSpec, data: SearchData) -> TrialState:
     """Clone the estimator, set the trial's parameters, fit (or reuse) pre-processing."""
-    estimator = clone(spec.estimator).set_params(**spec.params)
+    # The parameters are cloned (as scikit-learn's searches do) so that an estimator
+    # drawn from the space is never shared between trials.
+    estimator = clone(spec.estimator).set_params(**clone(spec.params, safe=False))
     prep = prep_key = None
     final = estimator
     if isinstance(estimator, Pipeline):
@@ -205,9 +208,9 @@ def build_trial(spec: TrialSpec, data: SearchData) -> TrialState:
     )
 
 
-def _score(state: TrialState, data: SearchData, X_val: Any) -> float:
+def _score(state: TrialState, data: SearchData, X: Any, y: Any) -> float:
     with _direct_predict(state.final):
-        score = data.scorer(state.final, X_val, data.y_val)
+        score = data.scorer(state.final, X, y)
     return float(score)
 
 
@@ -283,6 +286,7 @@ def step_task(trial: TrialSpec | TrialState | tuple, data: SearchData, n_epochs:
     model_id = trial.model_id
     fit_time = score_time = 0.0
     scores: list[tuple[int, float, float]] = []
+    train_scores: list[float] = []
     state: TrialState | None = None
     epochs_before = trial.epochs if isinstance(trial, TrialState) else 0
     elapsed_before = trial.elapsed if isinstance(trial, TrialState) else 0.0
@@ -306,7 +310,9 @@ def step_task(trial: TrialSpec | TrialState | tuple, data: SearchData, n_epochs:
                 fit_epochs(state.final, Xt_train, data.y_train, chunk, state.fit_params)
                 state.epochs += chunk
                 t1 = time.perf_counter()
-                score = _score(state, data, Xt_val)
+                score = _score(state, data, Xt_val, data.y_val)
+                if data.return_train_score:
+                    train_scores.append(_score(state, data, Xt_train, data.y_train))
                 t2 = time.perf_counter()
                 fit_time += t1 - t0
                 score_time += t2 - t1
@@ -323,12 +329,15 @@ def step_task(trial: TrialSpec | TrialState | tuple, data: SearchData, n_epochs:
         error = "".join(traceback.format_exception(exc)).rstrip()
         epochs = state.epochs if state is not None else epochs_before
         scores.append((epochs, float(data.error_score), time.time()))
+        if data.return_train_score:
+            train_scores.append(float(data.error_score))
         state = None
     record = {
         "checkpoint": _dumps(state) if data.checkpoint and state is not None else None,
         "model_id": model_id,
         "epochs": state.epochs if state is not None else scores[-1][0],
         "scores": scores,
+        "train_scores": train_scores[-len(scores) :] if data.return_train_score else None,
         "fit_time": fit_time,
         "score_time": score_time,
         "error": error,

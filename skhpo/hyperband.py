@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 from numbers import Integral
 from typing import Any
 
 import numpy as np
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 
 from ._base import BaseEpochSearchCV
@@ -45,12 +47,12 @@ class HyperbandSearchCV(BaseEpochSearchCV):
     aggressiveness : float, default=3
         Hyperband's ``eta``: each rung keeps ``1 / aggressiveness`` of the models and
         trains them ``aggressiveness`` times longer.
-    patience : bool or int, default=False
-        When an int, a trial is scored after every epoch and stops itself once its score
-        has not improved by ``tol`` in ``patience`` epochs; ``True`` means
-        ``max_iter // aggressiveness``.
-    tol : float, default=1e-3
-        The improvement that resets ``patience``.
+    patience : bool, int or float, default=False
+        When a number, a trial is scored after every epoch and stops itself once its
+        score has not improved by ``tol`` in ``patience`` epochs (a float is truncated,
+        as in dask-ml); ``True`` means ``max_iter // aggressiveness``.
+    tol : float or None, default=1e-3
+        The improvement that resets ``patience``; ``None`` or NaN never stops a trial.
     test_size : float, default=None
         Fraction of ``X`` held out to score the trials (stratified for classifiers);
         ``None`` means 0.2. Not allowed together with ``fit(validation_data=...)``.
@@ -109,23 +111,30 @@ class HyperbandSearchCV(BaseEpochSearchCV):
         Arguments of :class:`~skhpo.samplers.GPSampler` for ``sampler="bayes"``; the
         defaults are ``min_points_in_model`` = the number of unit-cube dimensions + 1,
         ``random_fraction=1/3`` and ``n_initial_points=0``.
+    return_train_score : bool, default=False
+        Also score each trial on its own training split at every scoring (one more
+        prediction pass over it): ``cv_results_`` gets ``mean_train_score``,
+        ``std_train_score`` (0: one split) and ``split0_train_score``, the trial's last
+        training score, and each ``history_`` record a ``train_score``.
 
     Attributes
     ----------
     cv_results_ : dict of numpy arrays
         One entry per trial: ``params``, ``param_<name>``, ``test_score`` (the last
         score), ``mean_test_score``, ``std_test_score``, ``rank_test_score``,
-        ``model_id``, ``bracket``, ``partial_fit_calls`` (epochs trained),
+        ``model_id`` (fixed-width strings), ``bracket``, ``partial_fit_calls`` (epochs trained),
         ``mean_partial_fit_time`` (per epoch), ``mean_score_time``, ``state``
         ("completed", "pruned" or "failed"), ``stopped_early`` and ``error``.
     history_ : list of dict
-        One record per scoring: ``model_id``, ``bracket``, ``params``,
-        ``partial_fit_calls``, ``score``, ``elapsed_wall_time``, ``partial_fit_time``,
-        ``score_time``.
+        One record per scoring, in the order of ``elapsed_wall_time``: ``model_id``,
+        ``bracket``, ``params``, ``partial_fit_calls``, ``score``,
+        ``elapsed_wall_time``, ``partial_fit_time``, ``score_time`` (and
+        ``train_score`` with ``return_train_score``).
     model_history_ : dict of list of dict
         ``history_`` grouped by ``model_id``.
     metadata_ : dict
-        What ran, in the format of :attr:`metadata`.
+        What ran, in the format of :attr:`metadata`; a bracket's ``decisions`` are the
+        epochs at which its trials were scored.
     best_estimator_ : estimator
         The best trial's trained model (see ``refit``).
     best_params_ : dict
@@ -154,8 +163,11 @@ class HyperbandSearchCV(BaseEpochSearchCV):
     Notes
     -----
     Differences from dask-ml: ``max_iter`` counts epochs (dask-ml counts
-    ``partial_fit`` calls on dask-array chunks), a failing trial gets ``error_score``
-    instead of stopping the search, and ``refit`` exists.
+    ``partial_fit`` calls on dask-array chunks), every bracket trains its last rung to
+    exactly ``max_iter`` epochs (dask-ml's stop short of it when ``max_iter`` is no power
+    of ``aggressiveness``), a failing trial gets ``error_score`` instead of stopping the
+    search, ``refit`` and ``return_train_score`` exist, and small ``patience`` values
+    are allowed without a warning.
 
     Examples
     --------
@@ -204,6 +216,7 @@ class HyperbandSearchCV(BaseEpochSearchCV):
         timeout: float | None = None,
         sampler: str = "random",
         sampler_kwargs: dict | None = None,
+        return_train_score: bool = False,
     ) -> None:
         self.estimator = estimator
         self.parameters = parameters
@@ -226,6 +239,23 @@ class HyperbandSearchCV(BaseEpochSearchCV):
         self.timeout = timeout
         self.sampler = sampler
         self.sampler_kwargs = sampler_kwargs
+        self.return_train_score = return_train_score
 
     def _brackets(self) -> list[Bracket]:
         return hyperband_brackets(self.max_iter, self.aggressiveness)
+
+    def _bracket_search_params(self, brackets: list[Bracket]) -> list[dict]:
+        shared = self._shared_search_params()
+        random_state = self.random_state
+        if isinstance(random_state, np.random.RandomState):
+            random_state = copy.deepcopy(random_state)  # the plan must not consume it
+        start = check_random_state(random_state).randint(np.iinfo(np.int32).max - len(brackets))
+        return [
+            {
+                **shared,
+                "n_initial_parameters": b.n_models,
+                "n_initial_iter": b.rungs[0].epochs,
+                "random_state": start + k,  # distinct seeds, one random_state: the same seeds
+            }
+            for k, b in enumerate(brackets)
+        ]

@@ -317,7 +317,10 @@ class MLflowCallback(SearchCallback):
         )
         metadata = getattr(search, "metadata_", None)
         if metadata is not None:
-            self._client.log_text(run_id, json.dumps(metadata, indent=1), "metadata.json")
+            # the brackets' SuccessiveHalvingSearchCV params may hold callbacks and
+            # scorers: those are written as their repr
+            text = json.dumps(metadata, indent=1, default=repr)
+            self._client.log_text(run_id, text, "metadata.json")
         from .results import save_results
 
         with tempfile.TemporaryDirectory() as folder:

@@ -39,7 +39,7 @@ class SuccessiveHalvingSearchCV(BaseEpochSearchCV):
         Keep ``1 / aggressiveness`` of the models at each rung.
     test_size, patience, tol, random_state, scoring, verbose, prefix, error_score, refit, \
 asynchronous, scheduler, resources, callbacks, storage, timeout, \
-sampler, sampler_kwargs
+sampler, sampler_kwargs, return_train_score
         As in :class:`~skhpo.HyperbandSearchCV`.
 
     Attributes
@@ -70,6 +70,12 @@ best_score_, best_index_, scorer_, n_splits_, multimetric_, search_stats_
         "max_iter": [Interval(Integral, 1, None, closed="left"), None],
     }
 
+    _plan_params = (
+        *BaseEpochSearchCV._plan_params,
+        "n_initial_parameters",
+        "n_initial_iter",
+    )
+
     def __init__(
         self,
         estimator: Any,
@@ -96,6 +102,7 @@ best_score_, best_index_, scorer_, n_splits_, multimetric_, search_stats_
         timeout: float | None = None,
         sampler: str = "random",
         sampler_kwargs: dict | None = None,
+        return_train_score: bool = False,
     ) -> None:
         self.estimator = estimator
         self.parameters = parameters
@@ -120,6 +127,7 @@ best_score_, best_index_, scorer_, n_splits_, multimetric_, search_stats_
         self.timeout = timeout
         self.sampler = sampler
         self.sampler_kwargs = sampler_kwargs
+        self.return_train_score = return_train_score
 
     def _max_epochs(self) -> int:
         """Where the halving ends: one model left, or ``max_iter`` epochs if sooner."""
@@ -141,7 +149,5 @@ best_score_, best_index_, scorer_, n_splits_, multimetric_, search_stats_
         )
         return [Bracket(index=0, rungs=rungs)]
 
-    def _patience(self) -> int:
-        if self.patience is True:
-            return max(self._max_epochs() // int(self.aggressiveness), 1)
-        return int(self.patience or 0)
+    def _bracket_search_params(self, brackets: list[Bracket]) -> list[dict]:
+        return [self._shared_search_params()]

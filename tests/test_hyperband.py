@@ -12,8 +12,10 @@ from scipy.stats import loguniform
 from sklearn.base import clone
 from sklearn.linear_model import SGDClassifier, SGDRegressor
 from sklearn.model_selection import cross_val_score
+from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
 
 from skhpo import HyperbandSearchCV, Real, SuccessiveHalvingSearchCV
 from skhpo.exceptions import TrialFailedWarning
@@ -392,3 +394,142 @@ def test_in_process_tasks_are_recorded_one_by_one(tmp_path, small_xy):
     ).fit(*small_xy)
     # nine one-epoch tasks, then three promotions to 3 epochs (two more epochs each)
     assert trained_when_scored == [1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 13, 15]
+
+
+# -- dask-ml's metadata and parameter forms (issue 11) ----------------------------------
+
+
+def test_metadata_in_dask_ml_format(small_xy):
+    search = _search(max_iter=27, patience=False)
+    meta = search.metadata
+    for bracket in meta["brackets"]:
+        assert {"n_models", "partial_fit_calls", "bracket", "decisions"} <= set(bracket)
+        assert bracket["decisions"] == [epochs for _, epochs in bracket["rungs"]]
+        sha = bracket["SuccessiveHalvingSearchCV params"]
+        assert sha["n_initial_parameters"] == bracket["n_models"]
+        assert sha["n_initial_iter"] == bracket["rungs"][0][1]
+        assert sha["max_iter"] == 27 and sha["aggressiveness"] == 3
+        assert "estimator" not in sha and "parameters" not in sha
+    search.fit(*small_xy)
+    assert search.metadata_ == meta
+
+
+def test_bracket_search_params_run_the_bracket(small_xy):
+    """A SuccessiveHalvingSearchCV made from a bracket's params trains as the bracket."""
+    search = _search(max_iter=9)
+    for bracket in search.metadata["brackets"]:
+        params = bracket["SuccessiveHalvingSearchCV params"]
+        sha = SuccessiveHalvingSearchCV(CurveClassifier(), SPACE, **params)
+        assert sha.metadata["brackets"][0]["rungs"] == bracket["rungs"]
+        sha.fit(*small_xy)
+        assert sha.metadata_["partial_fit_calls"] == bracket["partial_fit_calls"]
+
+
+def test_bracket_seeds_follow_random_state():
+    def seeds(search):
+        brackets = search.metadata["brackets"]
+        return [b["SuccessiveHalvingSearchCV params"]["random_state"] for b in brackets]
+
+    assert len(set(seeds(_search(random_state=0)))) == 4  # distinct per bracket
+    assert seeds(_search(random_state=0)) == seeds(_search(random_state=0))
+    assert seeds(_search(random_state=None)) != seeds(_search(random_state=None))
+    rng = np.random.RandomState(0)
+    state = rng.get_state()[1].copy()
+    first = seeds(_search(random_state=rng))
+    assert np.array_equal(rng.get_state()[1], state)  # the plan does not consume it
+    assert seeds(_search(random_state=rng)) == first
+
+
+def test_metadata_validates_only_the_plan():
+    # dask-ml's metadata is read before fit, whatever the other parameters hold.
+    search = _search(scoring=False, test_size=0.212, patience=76.0, max_iter=253)
+    assert search.metadata["brackets"][0]["SuccessiveHalvingSearchCV params"]["patience"] == 76
+    with pytest.raises(ValueError, match="max_iter"):
+        _ = _search(max_iter=0).metadata
+
+
+def test_patience_accepts_a_float_as_dask_ml_does(small_xy):
+    space = {"a": (0.0, 1.0), "plateau": [2]}
+    by_float = _search(parameters=space, max_iter=9, patience=3.0).fit(*small_xy)
+    by_int = _search(parameters=space, max_iter=9, patience=3).fit(*small_xy)
+    assert by_float.cv_results_["partial_fit_calls"].max() == 5
+    np.testing.assert_array_equal(
+        by_float.cv_results_["partial_fit_calls"], by_int.cv_results_["partial_fit_calls"]
+    )
+
+
+@pytest.mark.parametrize("tol", [None, np.nan])
+def test_tol_none_or_nan_never_stops_a_trial(small_xy, tol):
+    space = {"a": (0.0, 1.0), "plateau": [1]}
+    search = _search(parameters=space, max_iter=9, patience=2, tol=tol).fit(*small_xy)
+    assert search.cv_results_["partial_fit_calls"].max() == 9
+    assert not search.cv_results_["stopped_early"].any()
+
+
+def test_patience_keeps_the_decision_points(small_xy):
+    """dask-ml's test_hyperband_patience, its first part: plateau stops add decisions."""
+    space = {"a": (0.0, 1.0), "plateau": [1]}
+    search = _search(parameters=space, max_iter=27, patience=True).fit(*small_xy)
+    patience = 27 // 3
+    for planned, ran in zip(search.metadata["brackets"], search.metadata_["brackets"], strict=True):
+        assert {k for k in planned["decisions"] if k <= patience} <= set(ran["decisions"])
+        assert all(k <= patience + 1 for k in ran["decisions"])
+    assert search.metadata_["partial_fit_calls"] <= search.metadata["partial_fit_calls"]
+
+
+def test_model_id_is_a_fixed_width_string_array(small_xy):
+    search = _search(max_iter=9).fit(*small_xy)
+    model_id = search.cv_results_["model_id"]
+    assert model_id.dtype == "<U11"  # "bracket=2-8" is the longest
+    assert model_id[search.best_index_] in search.model_history_
+
+
+# -- return_train_score (issue 11 item 6) ----------------------------------------------
+
+
+def test_return_train_score(digits):
+    X, y = digits
+    X_train, y_train, X_val, y_val = X[:1000], y[:1000], X[1000:], y[1000:]
+    search = HyperbandSearchCV(
+        SGDClassifier(random_state=0),
+        {"alpha": (1e-5, 1e-1, "log-uniform")},
+        max_iter=3,
+        random_state=0,
+        return_train_score=True,
+    ).fit(X_train, y_train, validation_data=(X_val, y_val))
+    res = search.cv_results_
+    best = search.best_index_
+    # the score on the data the model trained on, at its last scoring
+    assert res["mean_train_score"][best] == search.best_estimator_.score(X_train, y_train)
+    np.testing.assert_array_equal(res["split0_train_score"], res["mean_train_score"])
+    assert (res["std_train_score"] == 0).all()
+    assert all("train_score" in h for h in search.history_)
+    without = clone(search).set_params(return_train_score=False).fit(X_train, y_train)
+    assert "mean_train_score" not in without.cv_results_
+
+
+# -- subspaces that swap the estimator (issue 11 item 5) -------------------------------
+
+
+def test_a_subspace_may_swap_the_pipeline_step(small_xy):
+    mlp = MLPClassifier(hidden_layer_sizes=(4,), random_state=0)
+    space = [
+        {"model": [SGDClassifier(random_state=0)], "model__alpha": (1e-5, 1e-1, "log-uniform")},
+        {"model": [mlp], "model__learning_rate_init": (1e-3, 1e-1, "log-uniform")},
+    ]
+    pipe = Pipeline([("model", SGDClassifier())])
+    search = HyperbandSearchCV(pipe, space, max_iter=3, random_state=0).fit(*small_xy)
+    kinds = {type(p["model"]).__name__ for p in search.cv_results_["params"]}
+    assert kinds == {"SGDClassifier", "MLPClassifier"}
+    assert not hasattr(mlp, "coefs_")  # the space's own estimator is never trained
+    assert (search.cv_results_["state"] != "failed").all()
+
+
+def test_a_swapped_step_is_checked_as_set(small_xy):
+    pipe = Pipeline([("model", SGDClassifier())])
+    bad_name = [{"model": [MLPClassifier()], "model__alpha": [1e-4], "model__nope": [1]}]
+    with pytest.raises(ValueError, match="'model__nope'.*model=MLPClassifier"):
+        HyperbandSearchCV(pipe, bad_name, max_iter=3).fit(*small_xy)
+    no_partial_fit = [{"model": [SVC()], "model__C": [1.0]}]
+    with pytest.raises(TypeError, match="SVC.*no partial_fit"):
+        HyperbandSearchCV(pipe, no_partial_fit, max_iter=3).fit(*small_xy)
