@@ -65,12 +65,6 @@ SVC_SPACE = {
     "kernel": Categorical(["linear", "poly", "rbf"]),
 }
 
-X_REASON = (
-    "issue 11 (BayesSearchCV helper): optimizer_results_[i].x is a dict of the best setting; "
-    "skopt's is the list of its values in the order of the sorted names"
-)
-
-
 def _iris_split():
     X, y = load_iris(return_X_y=True)
     return train_test_split(X, y, train_size=0.75, random_state=0)
@@ -165,12 +159,6 @@ def _subspaces():
     return lin_search, dtc_search, svc_search
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 11 item 5 (BayesSearchCV side): a subspace that swaps the Pipeline's step "
-    "(Categorical([DecisionTreeClassifier()]) with model__max_depth on an SVC step) is "
-    "rejected; and " + X_REASON,
-)
 def test_searchcv_runs_multiple_subspaces():
     X_train, X_test, y_train, y_test = _iris_split()
     pipe = Pipeline([("model", SVC())])
@@ -187,11 +175,6 @@ def test_searchcv_runs_multiple_subspaces():
     assert isinstance(opt.optimizer_results_[2].x[0], SVC)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 11 item 5 (BayesSearchCV side): a subspace that swaps the Pipeline's step "
-    "(Categorical([DecisionTreeClassifier()]) with model__max_depth on an SVC step) is rejected",
-)
 def test_searchcv_sklearn_compatibility():
     X_train, X_test, y_train, y_test = _iris_split()
     pipe = Pipeline([("model", SVC())])
@@ -214,7 +197,6 @@ def test_searchcv_sklearn_compatibility():
     assert len(opt_clone.cv_results_["mean_test_score"]) == 1 + 2
 
 
-@pytest.mark.xfail(strict=True, reason=X_REASON)
 def test_searchcv_reproducibility():
     X_train, X_test, y_train, y_test = _iris_split()
     random_state = 42
@@ -236,10 +218,6 @@ def test_searchcv_reproducibility():
         assert optim_res2[idx] == getattr(best_est, attr)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 11 item 6 (BayesSearchCV side): cv_results_ has no rank_train_score",
-)
 def test_searchcv_rank():
     X_train, X_test, y_train, y_test = _iris_split()
     random_state = 42
