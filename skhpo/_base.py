@@ -17,7 +17,7 @@ from typing import Any
 
 import joblib
 import numpy as np
-from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
+from sklearn.base import BaseEstimator, MetaEstimatorMixin, is_classifier
 from sklearn.metrics import check_scoring, get_scorer_names
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
@@ -35,6 +35,7 @@ from ._events import LoggingCallback, ProgressBar, SearchCallback
 from ._executor import InProcessExecutor
 from ._records import FAILED, cv_results
 from ._schedule import Bracket, plan_metadata
+from ._settable import check_settable
 from ._worker import SearchData, refit_task
 from .exceptions import SkhpoWarning, TrialFailedWarning
 from .space import SearchSpace
@@ -481,37 +482,14 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
             )
         rng = np.random.RandomState(0)
         for subspace in space.subspaces:
-            self._check_subspace(SearchSpace.from_params(subspace).sample_one(rng))
+            for estimator in check_settable(self.estimator, subspace, rng):
+                final = _final_step(estimator)
+                if not hasattr(final, "partial_fit"):
+                    raise TypeError(
+                        f"The search space sets {type(final).__name__} as the estimator to "
+                        "train, and it has no partial_fit method"
+                    )
         return space
-
-    def _check_subspace(self, one: dict) -> None:
-        """Check one drawn configuration of a subspace against the estimator it builds.
-
-        The estimator is configured as the subspace's own values set it, shallow names
-        first: a subspace that swaps a step (``{"model": [B], "model__b_param": ...}``
-        on ``Pipeline([("model", A)])``) is checked against ``B``, not ``A``.
-        """
-        estimator = clone(self.estimator)
-        for name in sorted(one, key=lambda n: n.count("__")):
-            value = clone(one[name], safe=False)  # never configure the space's own objects
-            if name not in estimator.get_params(deep=True):
-                try:  # a name the estimator routes itself (scikeras' model__, fit__, ...)
-                    clone(estimator).set_params(**{name: value})
-                except Exception as exc:
-                    raise ValueError(
-                        f"Parameter {name!r} of the search space cannot be set on "
-                        f"{_describe(estimator)}: {exc}"
-                    ) from exc
-            try:
-                estimator.set_params(**{name: value})
-            except Exception:
-                pass  # a bad value fails its trial at build, with error_score
-        final = _final_step(estimator)
-        if not hasattr(final, "partial_fit"):
-            raise TypeError(
-                f"The search space sets {type(final).__name__} as the estimator to train, "
-                "and it has no partial_fit method"
-            )
 
     def _check_data(self, X, y, validation_data, fit_params):
         if X is None:
@@ -649,14 +627,6 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
         """Score the best estimator on ``(X, y)`` with the search's scorer."""
         check_is_fitted(self, "best_estimator_")
         return self.scorer_(self.best_estimator_, X, y)
-
-
-def _describe(estimator: Any) -> str:
-    """The estimator's class, and for a Pipeline the classes of its steps."""
-    if isinstance(estimator, Pipeline):
-        steps = ", ".join(f"{n}={type(step).__name__}" for n, step in estimator.steps)
-        return f"Pipeline({steps})"
-    return type(estimator).__name__
 
 
 def _takes_classes(estimator: Any) -> bool:

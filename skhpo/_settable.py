@@ -28,9 +28,9 @@ def check_settable(
     subspace: Mapping[str, Dimension],
     random_state: np.random.RandomState,
     skip: Any = (),
-) -> None:
+) -> list:
     """Raise a ValueError naming the first parameter of ``subspace`` that ``set_params``
-    refuses.
+    refuses; return the estimators the subspace's replacing parameters build.
 
     A name that prefixes another name of the subspace (``model`` for ``model__C``)
     replaces what the others are set on: it is set first, with each of its categories
@@ -60,6 +60,7 @@ def check_settable(
     parents = [n for n in names if any(m.startswith(n + "__") for m in names)]
     parents.sort(key=lambda n: n.count("__"))  # outer first: set before what they contain
     choices = [_choices(subspace[n], random_state) for n in parents]
+    built = []
     for setting in itertools.islice(itertools.product(*choices), _MAX_SETTINGS):
         base = clone(estimator)
         done: dict[str, Any] = {}
@@ -70,6 +71,8 @@ def check_settable(
             if name in done or name in skip:
                 continue
             _set(clone(base), name, subspace[name].rvs(random_state), estimator, done)
+        built.append(base)
+    return built
 
 
 def _choices(dim: Dimension, random_state: np.random.RandomState) -> list:
