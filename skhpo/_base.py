@@ -29,7 +29,7 @@ from ._driver import run_search
 from ._events import LoggingCallback, ProgressBar, SearchCallback
 from ._executor import InProcessExecutor
 from ._records import FAILED, cv_results
-from ._schedule import Bracket, plan_metadata
+from ._schedule import Bracket, default_patience, plan_metadata
 from ._worker import SearchData, refit_task
 from .exceptions import SkhpoWarning, TrialFailedWarning
 from .space import SearchSpace
@@ -96,9 +96,13 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
         raise NotImplementedError
 
     def _patience(self) -> int:
-        """Epochs without improvement before a trial stops itself (0: never)."""
+        """Epochs without improvement before a trial stops itself (0: never).
+
+        ``patience=True``: the most epochs of the plan, ``// aggressiveness``.
+        """
         if self.patience is True:
-            return max(int(self.max_iter) // int(self.aggressiveness), 1)
+            most = max(b.max_epochs for b in self._brackets())
+            return default_patience(most, self.aggressiveness)
         return int(self.patience or 0)
 
     # -- plan ---------------------------------------------------------------------------
