@@ -6,11 +6,13 @@ validation, the data split, the driver call and the fitted attributes live here.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import inspect
 import os
 import sys
 import warnings
+from functools import partial
 from numbers import Integral, Real
 from typing import Any
 
@@ -158,16 +160,19 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
         self.n_splits_ = 1
 
         callbacks = self._callbacks()
-        storage = self._open_storage(X, y, validation_data, fit_params)
-        try:
-            executor = self._make_executor()
-        except BaseException:
+        # One way out, whatever raises where: what was opened is closed (last first), and
+        # the callbacks that began hear of the end or of the error.
+        with contextlib.ExitStack() as stack:
+            storage = self._open_storage(X, y, validation_data, fit_params)
             if storage is not None:
-                storage.close()
-            raise
-        for cb in callbacks:
-            cb.on_search_begin(self, plan_metadata(brackets))
-        try:
+                stack.callback(storage.close)
+            executor = self._make_executor()
+            stack.callback(executor.close)
+            begun: list[SearchCallback] = []
+            stack.push(partial(_tell_callbacks, self, begun))
+            for cb in callbacks:
+                begun.append(cb)  # one that raises here hears of its own error too
+                cb.on_search_begin(self, plan_metadata(brackets))
             self._execute(
                 executor,
                 storage,
@@ -177,12 +182,6 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
                 worker_scorer,
                 (X, y, validation_data, X_train, y_train, X_val, y_val, fit_params, all_fit_params),
             )
-        except BaseException as exc:
-            for cb in callbacks:
-                cb.on_search_error(self, exc)
-            raise
-        for cb in callbacks:
-            cb.on_search_end(self)
         return self
 
     def _execute(self, executor, storage, callbacks, brackets, draws, worker_scorer, data):
@@ -192,64 +191,59 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
         """
         sampler, per_bracket = draws
         X, y, validation_data, X_train, y_train, X_val, y_val, fit_params, all_fit_params = data
-        try:
-            data = SearchData(
-                X_train,
-                y_train,
-                X_val,
-                y_val,
-                fit_params,
-                worker_scorer,
-                error_score=self.error_score,
-                patience=self._patience(),
-                tol=float(self.tol),
-                checkpoint=storage is not None,
-                # dask recomputes what a lost worker held: its tasks read rungs back
-                storage_path=(
-                    os.path.abspath(storage.path)
-                    if storage is not None and not isinstance(executor, InProcessExecutor)
-                    else None
-                ),
-                timeout=self.timeout,
+        data = SearchData(
+            X_train,
+            y_train,
+            X_val,
+            y_val,
+            fit_params,
+            worker_scorer,
+            error_score=self.error_score,
+            patience=self._patience(),
+            tol=float(self.tol),
+            checkpoint=storage is not None,
+            # dask recomputes what a lost worker held: its tasks read rungs back
+            storage_path=(
+                os.path.abspath(storage.path)
+                if storage is not None and not isinstance(executor, InProcessExecutor)
+                else None
+            ),
+            timeout=self.timeout,
+        )
+        outcome = run_search(
+            executor,
+            executor.put(data),
+            self.estimator,
+            brackets,
+            per_bracket,
+            eta=self.aggressiveness,
+            asynchronous=self.asynchronous,
+            prefix=self.prefix,
+            verbose=int(self.verbose) >= 2,
+            callbacks=callbacks,
+            context=self,
+            storage=storage,
+            sampler=sampler,
+        )
+        self._store_results(outcome, brackets)
+        if outcome.best_index is None:
+            first = next(t.error for t in outcome.trials if t.error)
+            raise ValueError(
+                f"All {len(outcome.trials)} trials failed; the first error was:\n{first}"
             )
-            outcome = run_search(
-                executor,
-                executor.put(data),
-                self.estimator,
-                brackets,
-                per_bracket,
-                eta=self.aggressiveness,
-                asynchronous=self.asynchronous,
-                prefix=self.prefix,
-                verbose=int(self.verbose) >= 2,
-                callbacks=callbacks,
-                context=self,
-                storage=storage,
-                sampler=sampler,
-            )
-            self._store_results(outcome, brackets)
-            if outcome.best_index is None:
-                first = next(t.error for t in outcome.trials if t.error)
-                raise ValueError(
-                    f"All {len(outcome.trials)} trials failed; the first error was:\n{first}"
-                )
-            if self.refit:
-                X_all = X if validation_data is None else _concat(X_train, X_val)
-                y_all = y if validation_data is None else _concat(y_train, y_val)
-                best = self.cv_results_["params"][self.best_index_]
-                epochs = int(self.cv_results_["partial_fit_calls"][self.best_index_])
-                state, info = refit_task(self.estimator, best, X_all, y_all, all_fit_params, epochs)
-                self.best_estimator_ = state.estimator
-                self.refit_time_ = info["refit_time"]
-            else:
-                best_state = outcome.best_state
-                if not outcome.best_is_local:
-                    best_state = executor.fetch(best_state)
-                self.best_estimator_ = best_state.estimator
-        finally:
-            executor.close()
-            if storage is not None:
-                storage.close()
+        if self.refit:
+            X_all = X if validation_data is None else _concat(X_train, X_val)
+            y_all = y if validation_data is None else _concat(y_train, y_val)
+            best = self.cv_results_["params"][self.best_index_]
+            epochs = int(self.cv_results_["partial_fit_calls"][self.best_index_])
+            state, info = refit_task(self.estimator, best, X_all, y_all, all_fit_params, epochs)
+            self.best_estimator_ = state.estimator
+            self.refit_time_ = info["refit_time"]
+        else:
+            best_state = outcome.best_state
+            if not outcome.best_is_local:
+                best_state = executor.fetch(best_state)
+            self.best_estimator_ = best_state.estimator
 
     def _open_storage(self, X, y, validation_data, fit_params):
         """The search's storage, bound to this search's parameters and data, or None."""
@@ -565,6 +559,16 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
         """Score the best estimator on ``(X, y)`` with the search's scorer."""
         check_is_fitted(self, "best_estimator_")
         return self.scorer_(self.best_estimator_, X, y)
+
+
+def _tell_callbacks(search: Any, begun: list, exc_type, error, traceback) -> bool:
+    """An exit of ``fit``'s ExitStack: ``on_search_end`` or ``on_search_error``."""
+    for cb in begun:
+        if error is None:
+            cb.on_search_end(search)
+        else:
+            cb.on_search_error(search, error)
+    return False  # an error goes on
 
 
 def _takes_classes(estimator: Any) -> bool:

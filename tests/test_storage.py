@@ -15,6 +15,7 @@ import pytest
 from fakes import CurveClassifier
 
 from skhpo import HyperbandSearchCV
+from skhpo._events import SearchCallback
 from skhpo.exceptions import StorageMismatchError
 
 SPACE = {"a": (0.0, 1.0), "b": [1, 2, 3]}
@@ -218,3 +219,50 @@ def test_a_recomputed_task_reads_its_stored_step_back(tmp_path, small_xy):
     assert read_stored_step(str(db), "no-such-trial", 0) is None
     assert read_stored_step(str(tmp_path / "missing.db"), best, 0) is None
     assert not (tmp_path / "missing.db").exists()  # read-only: nothing created
+
+
+class _Events(SearchCallback):
+    """Records the end and error events; raises in on_search_begin when ``fail``."""
+
+    def __init__(self, fail=False):
+        self.fail = fail
+        self.errors, self.ended = [], False
+
+    def on_search_begin(self, search, plan):
+        if self.fail:
+            raise RuntimeError("boom in on_search_begin")
+
+    def on_search_error(self, search, error):
+        self.errors.append(error)
+
+    def on_search_end(self, search):
+        self.ended = True
+
+
+def test_a_callback_raising_in_on_search_begin_closes_the_storage(tmp_path, small_xy, monkeypatch):
+    import skhpo._storage
+
+    opened = []
+
+    class Recorded(skhpo._storage.SqliteStorage):
+        def __init__(self, path):
+            super().__init__(path)
+            opened.append(self)
+
+    monkeypatch.setattr(skhpo._storage, "SqliteStorage", Recorded)
+    first, failing, never = _Events(), _Events(fail=True), _Events()
+    db = tmp_path / "run.db"
+    with pytest.raises(RuntimeError, match="boom in on_search_begin") as info:
+        _search(db, max_iter=3, callbacks=[first, failing, never]).fit(*small_xy)
+    assert len(opened) == 1
+    with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+        opened[0]._db.execute("SELECT 1")
+    # the callbacks that began hear of the error (the failing one too), none of the end
+    assert first.errors == [info.value] and failing.errors == [info.value]
+    assert never.errors == [] and not (first.ended or failing.ended or never.ended)
+    ok = _Events()
+    _search(db, max_iter=3, callbacks=[ok]).fit(*small_xy)
+    assert ok.ended and ok.errors == []
+    assert len(opened) == 2
+    with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+        opened[1]._db.execute("SELECT 1")
