@@ -16,7 +16,6 @@ from functools import partial
 from numbers import Integral, Real
 from typing import Any
 
-import joblib
 import numpy as np
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
 from sklearn.metrics import check_scoring, get_scorer_names
@@ -30,6 +29,7 @@ from sklearn.utils.validation import _num_samples, check_is_fitted
 from ._driver import run_search
 from ._events import LoggingCallback, ProgressBar, SearchCallback
 from ._executor import InProcessExecutor
+from ._fingerprint import describe, describe_data, fingerprint
 from ._records import FAILED, cv_results
 from ._schedule import Bracket, default_patience, plan_metadata
 from ._worker import SearchData, refit_task
@@ -251,19 +251,38 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
             return None
         from ._storage import SqliteStorage
 
+        storage = SqliteStorage(self.storage)
+        try:
+            storage.bind(self._fingerprint(X, y, validation_data, fit_params))
+        except BaseException:
+            storage.close()
+            raise
+        return storage
+
+    def _fingerprint(self, X, y, validation_data, fit_params) -> str:
+        """What a storage is bound to: this search's parameters and data, described.
+
+        The same in every process for the same search (see :mod:`skhpo._fingerprint`);
+        the search space is taken as a :class:`~skhpo.space.SearchSpace`, so
+        ``(0.0, 1.0)`` and ``Real(0.0, 1.0)`` are the same.
+        """
         params = {
             k: v
             for k, v in self.get_params(deep=False).items()
             if k not in self._not_in_fingerprint
         }
-        fingerprint = joblib.hash((type(self).__name__, params, X, y, validation_data, fit_params))
-        storage = SqliteStorage(self.storage)
-        try:
-            storage.bind(fingerprint)
-        except BaseException:
-            storage.close()
-            raise
-        return storage
+        params["parameters"] = SearchSpace.from_params(self.parameters)
+        validation = None if validation_data is None else [*map(describe_data, validation_data)]
+        return fingerprint(
+            [
+                describe(type(self)),
+                describe(params),
+                describe_data(X),
+                describe_data(y),
+                validation,
+                describe(fit_params),
+            ]
+        )
 
     def _sampler(self, space: SearchSpace, brackets: list[Bracket], rng) -> tuple:
         """``(sampler, None)`` for model-based sampling, else ``(None, parameters)``."""
