@@ -6,16 +6,17 @@ validation, the data split, the driver call and the fitted attributes live here.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import inspect
 import math
 import os
 import sys
 import warnings
+from functools import partial
 from numbers import Real
 from typing import Any
 
-import joblib
 import numpy as np
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, is_classifier
 from sklearn.metrics import check_scoring, get_scorer_names
@@ -33,8 +34,9 @@ from sklearn.utils.validation import _num_samples, check_is_fitted
 from ._driver import run_search
 from ._events import LoggingCallback, ProgressBar, SearchCallback
 from ._executor import InProcessExecutor
+from ._fingerprint import describe, describe_data, fingerprint
 from ._records import FAILED, cv_results
-from ._schedule import Bracket, plan_metadata
+from ._schedule import Bracket, default_patience, plan_metadata
 from ._settable import check_settable
 from ._worker import SearchData, refit_task
 from .exceptions import SkhpoWarning, TrialFailedWarning
@@ -126,20 +128,17 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
         params["storage"] = None
         return params
 
-    def _max_epochs(self) -> int:
-        """The most epochs any model is trained."""
-        return int(self.max_iter)
-
     def _patience(self) -> int:
         """Epochs without improvement before a trial stops itself (0: never).
 
-        ``True`` means ``max_iter // aggressiveness``; a float is truncated, as dask-ml
-        does.
+        ``True``: the most epochs of the plan ``// aggressiveness``; a float is
+        truncated, as dask-ml does.
         """
         if isinstance(self.patience, bool | np.bool_):
             if not self.patience:
                 return 0
-            return max(int(self._max_epochs() // self.aggressiveness), 1)
+            most = max(b.max_epochs for b in self._brackets())
+            return default_patience(most, self.aggressiveness)
         return int(self.patience)
 
     def _tol(self) -> float:
@@ -217,16 +216,19 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
         self.n_splits_ = 1
 
         callbacks = self._callbacks()
-        storage = self._open_storage(X, y, validation_data, fit_params)
-        try:
-            executor = self._make_executor()
-        except BaseException:
+        # One way out, whatever raises where: what was opened is closed (last first), and
+        # the callbacks that began hear of the end or of the error.
+        with contextlib.ExitStack() as stack:
+            storage = self._open_storage(X, y, validation_data, fit_params)
             if storage is not None:
-                storage.close()
-            raise
-        for cb in callbacks:
-            cb.on_search_begin(self, plan_metadata(brackets))
-        try:
+                stack.callback(storage.close)
+            executor = self._make_executor()
+            stack.callback(executor.close)
+            begun: list[SearchCallback] = []
+            stack.push(partial(_tell_callbacks, self, begun))
+            for cb in callbacks:
+                begun.append(cb)  # one that raises here hears of its own error too
+                cb.on_search_begin(self, plan_metadata(brackets))
             self._execute(
                 executor,
                 storage,
@@ -236,12 +238,6 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
                 worker_scorer,
                 (X, y, validation_data, X_train, y_train, X_val, y_val, fit_params, all_fit_params),
             )
-        except BaseException as exc:
-            for cb in callbacks:
-                cb.on_search_error(self, exc)
-            raise
-        for cb in callbacks:
-            cb.on_search_end(self)
         return self
 
     def _execute(self, executor, storage, callbacks, schedule, draws, worker_scorer, data):
@@ -253,65 +249,60 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
         brackets, plan = schedule
         sampler, per_bracket = draws
         X, y, validation_data, X_train, y_train, X_val, y_val, fit_params, all_fit_params = data
-        try:
-            data = SearchData(
-                X_train,
-                y_train,
-                X_val,
-                y_val,
-                fit_params,
-                worker_scorer,
-                error_score=self.error_score,
-                patience=self._patience(),
-                tol=self._tol(),
-                return_train_score=bool(self.return_train_score),
-                checkpoint=storage is not None,
-                # dask recomputes what a lost worker held: its tasks read rungs back
-                storage_path=(
-                    os.path.abspath(storage.path)
-                    if storage is not None and not isinstance(executor, InProcessExecutor)
-                    else None
-                ),
-                timeout=self.timeout,
+        data = SearchData(
+            X_train,
+            y_train,
+            X_val,
+            y_val,
+            fit_params,
+            worker_scorer,
+            error_score=self.error_score,
+            patience=self._patience(),
+            tol=self._tol(),
+            return_train_score=bool(self.return_train_score),
+            checkpoint=storage is not None,
+            # dask recomputes what a lost worker held: its tasks read rungs back
+            storage_path=(
+                os.path.abspath(storage.path)
+                if storage is not None and not isinstance(executor, InProcessExecutor)
+                else None
+            ),
+            timeout=self.timeout,
+        )
+        outcome = run_search(
+            executor,
+            executor.put(data),
+            self.estimator,
+            brackets,
+            per_bracket,
+            eta=self.aggressiveness,
+            asynchronous=self.asynchronous,
+            prefix=self.prefix,
+            verbose=int(self.verbose) >= 2,
+            callbacks=callbacks,
+            context=self,
+            storage=storage,
+            sampler=sampler,
+        )
+        self._store_results(outcome, brackets, plan)
+        if outcome.best_index is None:
+            first = next(t.error for t in outcome.trials if t.error)
+            raise ValueError(
+                f"All {len(outcome.trials)} trials failed; the first error was:\n{first}"
             )
-            outcome = run_search(
-                executor,
-                executor.put(data),
-                self.estimator,
-                brackets,
-                per_bracket,
-                eta=self.aggressiveness,
-                asynchronous=self.asynchronous,
-                prefix=self.prefix,
-                verbose=int(self.verbose) >= 2,
-                callbacks=callbacks,
-                context=self,
-                storage=storage,
-                sampler=sampler,
-            )
-            self._store_results(outcome, brackets, plan)
-            if outcome.best_index is None:
-                first = next(t.error for t in outcome.trials if t.error)
-                raise ValueError(
-                    f"All {len(outcome.trials)} trials failed; the first error was:\n{first}"
-                )
-            if self.refit:
-                X_all = X if validation_data is None else _concat(X_train, X_val)
-                y_all = y if validation_data is None else _concat(y_train, y_val)
-                best = self.cv_results_["params"][self.best_index_]
-                epochs = int(self.cv_results_["partial_fit_calls"][self.best_index_])
-                state, info = refit_task(self.estimator, best, X_all, y_all, all_fit_params, epochs)
-                self.best_estimator_ = state.estimator
-                self.refit_time_ = info["refit_time"]
-            else:
-                best_state = outcome.best_state
-                if not outcome.best_is_local:
-                    best_state = executor.fetch(best_state)
-                self.best_estimator_ = best_state.estimator
-        finally:
-            executor.close()
-            if storage is not None:
-                storage.close()
+        if self.refit:
+            X_all = X if validation_data is None else _concat(X_train, X_val)
+            y_all = y if validation_data is None else _concat(y_train, y_val)
+            best = self.cv_results_["params"][self.best_index_]
+            epochs = int(self.cv_results_["partial_fit_calls"][self.best_index_])
+            state, info = refit_task(self.estimator, best, X_all, y_all, all_fit_params, epochs)
+            self.best_estimator_ = state.estimator
+            self.refit_time_ = info["refit_time"]
+        else:
+            best_state = outcome.best_state
+            if not outcome.best_is_local:
+                best_state = executor.fetch(best_state)
+            self.best_estimator_ = best_state.estimator
 
     def _open_storage(self, X, y, validation_data, fit_params):
         """The search's storage, bound to this search's parameters and data, or None."""
@@ -319,19 +310,38 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
             return None
         from ._storage import SqliteStorage
 
+        storage = SqliteStorage(self.storage)
+        try:
+            storage.bind(self._fingerprint(X, y, validation_data, fit_params))
+        except BaseException:
+            storage.close()
+            raise
+        return storage
+
+    def _fingerprint(self, X, y, validation_data, fit_params) -> str:
+        """What a storage is bound to: this search's parameters and data, described.
+
+        The same in every process for the same search (see :mod:`skhpo._fingerprint`);
+        the search space is taken as a :class:`~skhpo.space.SearchSpace`, so
+        ``(0.0, 1.0)`` and ``Real(0.0, 1.0)`` are the same.
+        """
         params = {
             k: v
             for k, v in self.get_params(deep=False).items()
             if k not in self._not_in_fingerprint
         }
-        fingerprint = joblib.hash((type(self).__name__, params, X, y, validation_data, fit_params))
-        storage = SqliteStorage(self.storage)
-        try:
-            storage.bind(fingerprint)
-        except BaseException:
-            storage.close()
-            raise
-        return storage
+        params["parameters"] = SearchSpace.from_params(self.parameters)
+        validation = None if validation_data is None else [*map(describe_data, validation_data)]
+        return fingerprint(
+            [
+                describe(type(self)),
+                describe(params),
+                describe_data(X),
+                describe_data(y),
+                validation,
+                describe(fit_params),
+            ]
+        )
 
     def _sampler(self, space: SearchSpace, brackets: list[Bracket], rng) -> tuple:
         """``(sampler, None)`` for model-based sampling, else ``(None, parameters)``."""
@@ -627,6 +637,16 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
         """Score the best estimator on ``(X, y)`` with the search's scorer."""
         check_is_fitted(self, "best_estimator_")
         return self.scorer_(self.best_estimator_, X, y)
+
+
+def _tell_callbacks(search: Any, begun: list, exc_type, error, traceback) -> bool:
+    """An exit of ``fit``'s ExitStack: ``on_search_end`` or ``on_search_error``."""
+    for cb in begun:
+        if error is None:
+            cb.on_search_end(search)
+        else:
+            cb.on_search_error(search, error)
+    return False  # an error goes on
 
 
 def _takes_classes(estimator: Any) -> bool:

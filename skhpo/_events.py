@@ -29,7 +29,12 @@ class SearchCallback:
         """After the search; ``search.cv_results_`` and ``best_*`` are set."""
 
     def on_search_error(self, search: Any, error: BaseException) -> None:
-        """``fit`` is raising ``error`` (an interrupt, ``error_score="raise"``, ...)."""
+        """``fit`` is raising ``error`` (an interrupt, ``error_score="raise"``, ...).
+
+        Told to every callback whose ``on_search_begin`` was called, the one that raised
+        there included. The storage and a dask client that skhpo opened are closed
+        whatever raised.
+        """
 
 
 class ProgressBar(SearchCallback):

@@ -26,6 +26,7 @@ from numbers import Integral, Rational, Real
 __all__ = [
     "Bracket",
     "Rung",
+    "default_patience",
     "hyperband_brackets",
     "plan_metadata",
     "successive_halving_rungs",
@@ -245,9 +246,13 @@ def hyperband_brackets(max_iter: int, eta: float = 3) -> list[Bracket]:
 
 
 def successive_halving_rungs(
-    n_models: int, min_epochs: int, max_epochs: int, eta: float = 3
+    n_models: int, min_epochs: int, max_epochs: int | None = None, eta: float = 3
 ) -> tuple[Rung, ...]:
-    """The rungs of one successive-halving run that ends at ``max_epochs``.
+    """The rungs of one successive-halving run: halve until one model is left.
+
+    The plan of :class:`~skhpo.SuccessiveHalvingSearchCV` (dask-ml's
+    ``SuccessiveHalvingSearchCV``: ``n_initial_parameters``, ``n_initial_iter``,
+    ``max_iter``, ``aggressiveness``).
 
     Parameters
     ----------
@@ -255,8 +260,8 @@ def successive_halving_rungs(
         Models of the first rung, >= 1.
     min_epochs : int
         Epochs of the first rung, >= 1 and <= ``max_epochs``.
-    max_epochs : int
-        Epochs of the last rung, >= 1.
+    max_epochs : int or None, default=None
+        The most epochs any model is trained, >= 1; ``None``: no limit.
     eta : float, default=3
         Keep ``1 / eta`` of the models at each rung and train them ``eta`` times
         longer, > 1.
@@ -264,8 +269,8 @@ def successive_halving_rungs(
     Returns
     -------
     tuple of Rung
-        Epochs strictly increasing, the last exactly ``max_epochs``; at least one
-        model per rung.
+        Models strictly decreasing, epochs strictly increasing, none over
+        ``max_epochs``.
 
     Raises
     ------
@@ -275,44 +280,63 @@ def successive_halving_rungs(
     Notes
     -----
     Rung ``i`` has ``floor(n_models * eta**-i)`` models at ``min_epochs * eta**i`` epochs
-    (rounded half up) for as long as those epochs stay below ``max_epochs`` and at least
-    one model is left. A last rung at exactly ``max_epochs`` follows, with
-    ``max(1, floor(n_models * eta**-i))`` models for the first ``i`` that did not make a
-    rung: when the models run out before ``max_epochs``, the single best model is still
-    trained to ``max_epochs``. A rung whose rounded epochs repeat the previous rung's is
-    dropped, as in :func:`hyperband_brackets`.
+    (rounded half up), exactly. The rungs end at the first one with a single model, at
+    the first whose epochs reach ``max_epochs`` (trained to exactly ``max_epochs``), or
+    before a rung that would have no model (6 models, ``eta=3``: 6, 2, then 0). Two rungs
+    that would have the same epochs (``eta`` close to 1) are one, the first: selecting
+    the best of the best without training in between selects the same models. Two rungs
+    that would have the same models are one, the second: scoring without selecting
+    changes nothing.
 
     Examples
     --------
-    >>> [(r.n_models, r.epochs) for r in successive_halving_rungs(9, 1, 9)]
+    >>> [(r.n_models, r.epochs) for r in successive_halving_rungs(9, 1)]
     [(9, 1), (3, 3), (1, 9)]
     >>> [(r.n_models, r.epochs) for r in successive_halving_rungs(10, 2, 5)]
     [(10, 2), (3, 5)]
     >>> [(r.n_models, r.epochs) for r in successive_halving_rungs(9, 1, 100)]
-    [(9, 1), (3, 3), (1, 9), (1, 100)]
+    [(9, 1), (3, 3), (1, 9)]
     """
     _check_positive_int(n_models, "n_models")
     _check_positive_int(min_epochs, "min_epochs")
-    _check_positive_int(max_epochs, "max_epochs")
+    if max_epochs is not None:
+        _check_positive_int(max_epochs, "max_epochs")
     _check_eta(eta)
-    if min_epochs > max_epochs:
+    if max_epochs is not None and min_epochs > max_epochs:
         raise ValueError(
             f"min_epochs must be <= max_epochs, got min_epochs={min_epochs!r} and "
             f"max_epochs={max_epochs!r}"
         )
-    n, r0, R, e = int(n_models), int(min_epochs), int(max_epochs), _exact(eta)
+    n, r0, e = int(n_models), int(min_epochs), _exact(eta)
     rungs: list[Rung] = []
     i = 0
     while True:
         n_i = math.floor(n / e**i)
+        if n_i < 1:  # the models ran out (6 models, eta=3: 6, 2, then 0)
+            return tuple(rungs)
         r_i = _round_half_up(r0 * e**i)
-        if n_i < 1 or r_i >= R:
-            break
-        if not rungs or r_i > rungs[-1].epochs:
+        if max_epochs is not None and r_i >= max_epochs:
+            r_i = int(max_epochs)
+        if rungs and r_i == rungs[-1].epochs:
+            pass  # the same epochs: this rung's selection joins the previous one's
+        elif rungs and n_i == rungs[-1].n_models:
+            rungs[-1] = Rung(n_i, r_i)  # the same models, trained longer
+        else:
             rungs.append(Rung(n_i, r_i))
+        if n_i <= 1 or r_i == max_epochs:
+            return tuple(rungs)
         i += 1
-    rungs.append(Rung(max(n_i, 1), R))  # every rung so far is below R
-    return tuple(rungs)
+
+
+def default_patience(max_epochs: int, eta: float) -> int:
+    """``patience=True``: ``max(max_epochs // eta, 1)`` epochs, exactly.
+
+    Examples
+    --------
+    >>> default_patience(27, 3), default_patience(27, 2.5), default_patience(2, 3)
+    (9, 10, 1)
+    """
+    return max(math.floor(Fraction(int(max_epochs)) / _exact(eta)), 1)
 
 
 def plan_metadata(brackets: list[Bracket]) -> dict:

@@ -21,7 +21,9 @@ class SuccessiveHalvingSearchCV(BaseEpochSearchCV):
     the best ``1 / aggressiveness`` of them are trained ``aggressiveness`` times longer,
     and so on until one model is left or ``max_iter`` epochs are reached. It is one
     bracket of :class:`~skhpo.HyperbandSearchCV`, and takes what
-    ``dask_ml.model_selection.SuccessiveHalvingSearchCV`` takes.
+    ``dask_ml.model_selection.SuccessiveHalvingSearchCV`` takes. The plan (``metadata``)
+    is :func:`skhpo._schedule.successive_halving_rungs`, in exact arithmetic, and it is
+    what runs.
 
     Parameters
     ----------
@@ -32,12 +34,15 @@ class SuccessiveHalvingSearchCV(BaseEpochSearchCV):
     n_initial_parameters : int, default=10
         Models sampled for the first rung.
     n_initial_iter : int, default=None
-        Epochs of the first rung; ``None`` means 1.
+        Epochs of the first rung; ``None`` means 1. More than ``max_iter`` is an error.
     max_iter : int, default=None
         The most epochs any model is trained; ``None``: halve until one model is left.
     aggressiveness : float, default=3
         Keep ``1 / aggressiveness`` of the models at each rung.
-    test_size, patience, tol, random_state, scoring, verbose, prefix, error_score, refit, \
+    patience : bool or int, default=False
+        As in :class:`~skhpo.HyperbandSearchCV`; ``True`` means the last rung's epochs
+        ``// aggressiveness``.
+    test_size, tol, random_state, scoring, verbose, prefix, error_score, refit, \
 asynchronous, scheduler, resources, callbacks, storage, timeout, \
 sampler, sampler_kwargs, return_train_score
         As in :class:`~skhpo.HyperbandSearchCV`.
@@ -129,22 +134,17 @@ best_score_, best_index_, scorer_, n_splits_, multimetric_, search_stats_
         self.sampler_kwargs = sampler_kwargs
         self.return_train_score = return_train_score
 
-    def _max_epochs(self) -> int:
-        """Where the halving ends: one model left, or ``max_iter`` epochs if sooner."""
-        r0 = self.n_initial_iter or 1
-        epochs, n = r0, int(self.n_initial_parameters)
-        while n // self.aggressiveness >= 1:
-            n = int(n // self.aggressiveness)
-            epochs = int(round(epochs * self.aggressiveness))
-        if self.max_iter is not None:
-            return max(min(int(self.max_iter), epochs), r0)
-        return epochs
-
     def _brackets(self) -> list[Bracket]:
+        r0 = int(self.n_initial_iter or 1)
+        if self.max_iter is not None and r0 > self.max_iter:
+            raise ValueError(
+                f"n_initial_iter={r0} is more than max_iter={self.max_iter}: the first rung "
+                "cannot train longer than any model may be trained"
+            )
         rungs = successive_halving_rungs(
             int(self.n_initial_parameters),
-            int(self.n_initial_iter or 1),
-            self._max_epochs(),
+            r0,
+            None if self.max_iter is None else int(self.max_iter),
             self.aggressiveness,
         )
         return [Bracket(index=0, rungs=rungs)]

@@ -9,6 +9,7 @@ import time
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
+from sklearn.linear_model import SGDClassifier
 
 
 def _stored_steps(path):
@@ -141,3 +142,23 @@ class CountingScaler(TransformerMixin, BaseEstimator):
 
     def transform(self, X):
         return np.asarray(X) * self.factor
+
+
+class LoggedSGDClassifier(SGDClassifier):
+    """scikit-learn's SGDClassifier that logs each epoch it trains.
+
+    When the environment names a file in ``SKHPO_TEST_LOG``, each ``partial_fit`` appends
+    ``"pid alpha epoch"`` to it (epoch: this model's count of ``partial_fit`` calls, kept
+    in its checkpoints), after sleeping ``SKHPO_TEST_SLEEP`` seconds. The parameters are
+    SGDClassifier's, so searching ``alpha`` and cloning work as for the real one.
+    """
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        time.sleep(float(os.environ.get("SKHPO_TEST_SLEEP", 0)))
+        super().partial_fit(X, y, classes=classes, sample_weight=sample_weight)
+        self.n_logged_ = getattr(self, "n_logged_", 0) + 1
+        log = os.environ.get("SKHPO_TEST_LOG")
+        if log:
+            with open(log, "a") as f:
+                f.write(f"{os.getpid()} {self.alpha!r} {self.n_logged_}\n")
+        return self

@@ -248,3 +248,36 @@ def test_a_thousand_trials_all_accounted_for(client, small_xy):
     assert search.search_stats_["n_tasks"] == sum(
         n for n, _ in search.metadata["brackets"][0]["rungs"]
     )
+
+
+def test_a_callback_raising_in_on_search_begin_closes_the_client_skhpo_opened(cluster, small_xy):
+    import time
+
+    from skhpo._events import SearchCallback
+
+    def n_clients(dask_scheduler):
+        return len(dask_scheduler.clients)
+
+    with distributed.Client(cluster, set_as_default=False) as observer:
+        before = observer.run_on_scheduler(n_clients)
+
+        class Failing(SearchCallback):
+            errors = []
+
+            def on_search_begin(self, search, plan):
+                self.seen = observer.run_on_scheduler(n_clients)  # skhpo's client is on
+                raise RuntimeError("boom in on_search_begin")
+
+            def on_search_error(self, search, error):
+                self.errors.append(error)
+
+        failing = Failing()
+        search = _search(scheduler=cluster.scheduler_address, callbacks=[failing])
+        with pytest.raises(RuntimeError, match="boom") as info:
+            search.fit(*small_xy)
+        assert failing.seen == before + 1
+        assert failing.errors == [info.value]
+        deadline = time.monotonic() + 10
+        while observer.run_on_scheduler(n_clients) != before and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert observer.run_on_scheduler(n_clients) == before

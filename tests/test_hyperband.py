@@ -290,6 +290,54 @@ def test_successive_halving(small_xy):
     assert capped.metadata["brackets"][0]["rungs"][-1][1] == 4
 
 
+@pytest.mark.parametrize(
+    ("n", "r0", "max_iter", "eta", "rungs"),
+    [
+        (9, 1, None, 3, [(9, 1), (3, 3), (1, 9)]),
+        (6, 1, None, 3, [(6, 1), (2, 3)]),
+        (10, 2, 5, 3, [(10, 2), (3, 5)]),
+        (27, 1, 27, 3, [(27, 1), (9, 3), (3, 9), (1, 27)]),
+        (9, 1, 100, 3, [(9, 1), (3, 3), (1, 9)]),
+        (20, 1, 9, 2, [(20, 1), (10, 2), (5, 4), (2, 8), (1, 9)]),
+        # issue 11: these gave [(100, 1)] (no halving) and two last rungs of one model
+        (27, 1, None, 1.5, [(27, 1), (18, 2), (8, 3), (5, 5), (3, 8), (2, 11), (1, 17)]),
+        (100, 1, None, 1.1, (19, (1, 55))),  # 19 rungs, down to one model at 55 epochs
+        (100, 1, 20, 1.1, (16, (4, 20))),
+    ],
+)
+def test_successive_halving_plan_is_what_runs(small_xy, n, r0, max_iter, eta, rungs):
+    search = SuccessiveHalvingSearchCV(
+        CurveClassifier(),
+        SPACE,
+        n_initial_parameters=n,
+        n_initial_iter=r0,
+        max_iter=max_iter,
+        aggressiveness=eta,
+        random_state=0,
+    )
+    plan = search.metadata["brackets"][0]["rungs"]
+    if isinstance(rungs, tuple):  # (how many rungs, the last rung)
+        assert (len(plan), plan[-1]) == rungs
+    else:
+        assert plan == rungs
+    search.fit(*small_xy)
+    assert search.metadata_["brackets"][0]["rungs"] == plan
+    assert search.metadata_["partial_fit_calls"] == search.metadata["partial_fit_calls"]
+    assert search.cv_results_["partial_fit_calls"].max() == plan[-1][1]
+
+
+def test_successive_halving_patience_uses_the_plan():
+    sh = SuccessiveHalvingSearchCV(
+        CurveClassifier(), SPACE, n_initial_parameters=27, aggressiveness=1.5, patience=True
+    )
+    assert sh._patience() == 17 * 2 // 3  # the last rung's 17 epochs // 1.5
+    assert _search(patience=True, aggressiveness=2.5)._patience() == 10  # 27 // 2.5
+    with pytest.raises(ValueError, match="n_initial_iter=5 is more than max_iter=3"):
+        SuccessiveHalvingSearchCV(CurveClassifier(), SPACE, n_initial_iter=5, max_iter=3).fit(
+            np.zeros((10, 2)), np.arange(10) % 2
+        )
+
+
 def test_verbose_logs_rungs(small_xy, caplog, capsys):
     with caplog.at_level("INFO", logger="skhpo"):
         _search(max_iter=3, verbose=2, prefix="[run] ").fit(*small_xy)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
+from itertools import pairwise
 
 import pytest
 
 from skhpo._schedule import (
     Bracket,
     Rung,
+    default_patience,
     hyperband_brackets,
     plan_metadata,
     successive_halving_rungs,
@@ -195,30 +197,84 @@ def test_colliding_rungs_are_merged():
 @pytest.mark.parametrize(
     ("args", "rungs"),
     [
+        ((9, 1), [(9, 1), (3, 3), (1, 9)]),
         ((9, 1, 9), [(9, 1), (3, 3), (1, 9)]),
         ((9, 2, 18), [(9, 2), (3, 6), (1, 18)]),
         ((10, 1, 9), [(10, 1), (3, 3), (1, 9)]),
         ((10, 2, 5), [(10, 2), (3, 5)]),
         ((9, 1, 4), [(9, 1), (3, 3), (1, 4)]),
         ((27, 1, 27), [(27, 1), (9, 3), (3, 9), (1, 27)]),
-        # Models run out before max_epochs: the best one is still trained to the end.
-        ((9, 1, 100), [(9, 1), (3, 3), (1, 9), (1, 100)]),
-        ((6, 1, 100), [(6, 1), (2, 3), (1, 100)]),
-        ((1, 1, 10), [(1, 1), (1, 10)]),
+        # max_epochs caps, it does not extend: one model left at 9 epochs ends the run.
+        ((9, 1, 100), [(9, 1), (3, 3), (1, 9)]),
+        # The models run out (6, 2, then 0): two are left at the end.
+        ((6, 1, 100), [(6, 1), (2, 3)]),
+        ((1, 1, 10), [(1, 1)]),
         # min_epochs == max_epochs: one rung.
         ((5, 7, 7), [(5, 7)]),
         ((1, 1, 1), [(1, 1)]),
         ((8, 1, 8, 2), [(8, 1), (4, 2), (2, 4), (1, 8)]),
         ((16, 1, 16, 4), [(16, 1), (4, 4), (1, 16)]),
-        ((10, 1, 10, 2.5), [(10, 1), (4, 3), (1, 6), (1, 10)]),
-        # eta close to 1: 1 * 1.2 rounds to 1 again, that rung is dropped.
+        ((10, 1, 10, 2.5), [(10, 1), (4, 3), (1, 6)]),
+        # eta close to 1: 1 * 1.2 rounds to 1 again, that rung is one with the first.
         ((10, 1, 3, 1.2), [(10, 1), (5, 2), (3, 3)]),
+        ((2, 1, None, 1.2), [(2, 1)]),
+        # issue 11: the float re-derivation gave [(100, 1)] and [..., (1, 11), (1, 17)].
+        ((27, 1, None, 1.5), [(27, 1), (18, 2), (8, 3), (5, 5), (3, 8), (2, 11), (1, 17)]),
     ],
 )
 def test_successive_halving_rungs(args, rungs):
     got = successive_halving_rungs(*args)
     assert [(r.n_models, r.epochs) for r in got] == rungs
-    assert got[-1].epochs == args[2]
+
+
+def _halving_reference(n, r0, max_iter, eta):
+    """Epochs the k-th best model is trained, k = 1..n, by the definition, step by step.
+
+    Step i keeps the best floor(n / eta**i) models (none left: stop) and trains them to
+    round(r0 * eta**i) epochs, capped at max_iter; the steps stop after the one that
+    keeps a single model or reaches max_iter.
+    """
+    e = Fraction(str(eta))
+    trained = [0] * n
+    i = 0
+    while True:
+        keep = math.floor(n / e**i)
+        if keep < 1:
+            return trained
+        epochs = math.floor(r0 * e**i + Fraction(1, 2))
+        if max_iter is not None:
+            epochs = min(epochs, max_iter)
+        for k in range(keep):
+            trained[k] = max(trained[k], epochs)
+        if keep == 1 or epochs == max_iter:
+            return trained
+        i += 1
+
+
+@pytest.mark.parametrize("eta", [1.05, 1.1, 1.2, 1.5, 2, 2.5, 3, 4, 10])
+def test_successive_halving_plan_halves(eta):
+    for n in [*range(1, 30), 50, 81, 100, 243]:
+        for r0 in (1, 2, 3, 5):
+            for max_iter in (None, r0, r0 + 1, 9, 27, 100):
+                if max_iter is not None and max_iter < r0:
+                    continue
+                rungs = successive_halving_rungs(n, r0, max_iter, eta)
+                where = (n, r0, max_iter, eta, rungs)
+                models = [r.n_models for r in rungs]
+                epochs = [r.epochs for r in rungs]
+                assert models[0] == n and epochs[0] == min(r0, max_iter or r0), where
+                assert all(a > b for a, b in pairwise(models)), where
+                assert all(a < b for a, b in pairwise(epochs)), where
+                assert models[-1] >= 1, where
+                assert max_iter is None or epochs[-1] <= max_iter, where
+                # the k-th best model trains what the step-by-step definition trains it
+                plan = [max(r.epochs for r in rungs if r.n_models > k) for k in range(n)]
+                assert plan == _halving_reference(n, r0, max_iter, eta), where
+
+
+def test_default_patience_is_exact():
+    assert [default_patience(27, eta) for eta in (3, 2.5, 1.5, 10)] == [9, 10, 18, 2]
+    assert default_patience(1, 3) == 1
 
 
 @pytest.mark.parametrize(
@@ -227,6 +283,7 @@ def test_successive_halving_rungs(args, rungs):
         ((0, 1, 9), "n_models must be an int >= 1"),
         ((9, 0, 9), "min_epochs must be an int >= 1"),
         ((9, 1, 0), "max_epochs must be an int >= 1"),
+        ((9, 1, 9.0), "max_epochs must be an int >= 1"),
         ((9, 1.5, 9), "min_epochs"),
         ((9, 1, 9, 1), "eta"),
         ((9, 10, 9), "min_epochs must be <= max_epochs"),

@@ -15,6 +15,7 @@ import pytest
 from fakes import CurveClassifier
 
 from skhpo import HyperbandSearchCV
+from skhpo._events import SearchCallback
 from skhpo.exceptions import StorageMismatchError
 
 SPACE = {"a": (0.0, 1.0), "b": [1, 2, 3]}
@@ -116,16 +117,35 @@ SCRIPT = textwrap.dedent(
 )
 
 
-def _stored_epochs(db):
-    """Epochs of each trial's stored steps, by the trial's ``a``."""
+def _stored_epochs(db, key="a"):
+    """Epochs of each trial's stored steps, by the trial's parameter ``key``."""
     import pickle
 
     with sqlite3.connect(db) as con:
-        params = {i: pickle.loads(p)["a"] for i, p in con.execute("SELECT idx, params FROM trials")}
+        params = {i: pickle.loads(p)[key] for i, p in con.execute("SELECT idx, params FROM trials")}
         stored = {}
         for i, rec in con.execute("SELECT idx, record FROM steps"):
             stored[params[i]] = max(stored.get(params[i], 0), pickle.loads(rec)["epochs"])
     return stored
+
+
+def _run_and_kill(script, env, db, n_steps):
+    """Run ``script``; SIGKILL it once the storage ``db`` holds ``n_steps`` steps."""
+    proc = subprocess.Popen([sys.executable, str(script)], env=env)
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+        if db.exists():
+            try:
+                with sqlite3.connect(db) as con:
+                    n = con.execute("SELECT COUNT(*) FROM steps").fetchone()[0]
+            except sqlite3.Error:
+                continue
+            if n >= n_steps:
+                break
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
 
 
 @pytest.mark.slow
@@ -134,22 +154,7 @@ def test_sigkill_in_the_middle_then_resume(tmp_path, small_xy):
     script = tmp_path / "run.py"
     script.write_text(SCRIPT.format(tests=HERE, sleep=0.01, log=str(log), db=str(db)))
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([os.path.dirname(HERE), HERE])}
-    proc = subprocess.Popen([sys.executable, str(script)], env=env)
-    deadline = time.time() + 60
-    # kill it once a good part of the work is stored (but not all)
-    while time.time() < deadline:
-        time.sleep(0.05)
-        if db.exists():
-            try:
-                with sqlite3.connect(db) as con:
-                    n = con.execute("SELECT COUNT(*) FROM steps").fetchone()[0]
-            except sqlite3.Error:
-                continue
-            if n >= 40:
-                break
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert proc.returncode == -signal.SIGKILL
+    _run_and_kill(script, env, db, n_steps=40)
     stored = _stored_epochs(db)
     assert 0 < sum(stored.values()) < 357
     killed_pid = {line[0] for line in _epochs_logged(log)}
@@ -188,6 +193,83 @@ def test_sigkill_in_the_middle_then_resume(tmp_path, small_xy):
     assert final.best_index_ == clean.best_index_
 
 
+README_KEY = "loggedsgdclassifier__alpha"
+
+
+def readme_search(storage=None):
+    """The README's search, on scikit-learn: a Pipeline and a loguniform space."""
+    from fakes import LoggedSGDClassifier
+    from scipy.stats import loguniform
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    space = {
+        README_KEY: loguniform(1e-5, 1e-1),
+        "loggedsgdclassifier__penalty": ["l2", "l1"],
+        "standardscaler__with_mean": [True, False],
+    }
+    pipe = make_pipeline(StandardScaler(), LoggedSGDClassifier(random_state=0))
+    return HyperbandSearchCV(pipe, space, max_iter=27, random_state=0, storage=storage)
+
+
+def digits():
+    from sklearn.datasets import load_digits
+
+    return load_digits(return_X_y=True)
+
+
+README_SCRIPT = textwrap.dedent(
+    """
+    import sys
+    sys.path.insert(0, {tests!r})
+    from test_storage import digits, readme_search
+    search = readme_search({db!r}).fit(*digits())
+    print("done", search.best_index_)
+    """
+)
+
+
+@pytest.mark.slow
+def test_the_readme_space_resumes_in_a_new_process(tmp_path, monkeypatch):
+    """issue 11: a frozen loguniform pickles differently in each process, and a storage
+    fingerprinted by pickling could not be resumed in a new one."""
+    db, log = tmp_path / "run.db", tmp_path / "calls.log"
+    script = tmp_path / "run.py"
+    script.write_text(README_SCRIPT.format(tests=HERE, db=str(db)))
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([os.path.dirname(HERE), HERE]),
+        "SKHPO_TEST_LOG": str(log),
+        "SKHPO_TEST_SLEEP": "0.01",
+    }
+    _run_and_kill(script, env, db, n_steps=40)
+    stored = _stored_epochs(db, README_KEY)
+    assert 0 < sum(stored.values()) < 357
+    killed_pid = {line[0] for line in _epochs_logged(log)}
+
+    resumed = subprocess.run(
+        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    new_calls = [line for line in _epochs_logged(log) if line[0] not in killed_pid]
+    retrained = [c for c in new_calls if int(c[2]) <= stored.get(float(c[1]), 0)]
+    print(
+        f"killed with {sum(stored.values())} epochs stored; the resumed run trained "
+        f"{len(new_calls)} epochs, {len(retrained)} of them in stored rungs"
+    )
+    assert new_calls and retrained == []
+    # the same trials, params and scores as an uninterrupted run
+    clean = readme_search().fit(*digits())
+    n_calls = len(_epochs_logged(log))
+    monkeypatch.setenv("SKHPO_TEST_LOG", str(log))
+    final = readme_search(str(db)).fit(*digits())  # everything is stored: nothing trains
+    assert len(_epochs_logged(log)) == n_calls
+    assert final.cv_results_["params"] == clean.cv_results_["params"]
+    for key in ("partial_fit_calls", "state", "test_score"):
+        np.testing.assert_array_equal(final.cv_results_[key], clean.cv_results_[key])
+    assert final.best_index_ == clean.best_index_
+
+
 def test_bohb_resumes_with_the_stored_configurations(tmp_path, small_xy):
     db = tmp_path / "bohb.db"
     first = _search(db, max_iter=9, sampler="bayes").fit(*small_xy)
@@ -218,3 +300,50 @@ def test_a_recomputed_task_reads_its_stored_step_back(tmp_path, small_xy):
     assert read_stored_step(str(db), "no-such-trial", 0) is None
     assert read_stored_step(str(tmp_path / "missing.db"), best, 0) is None
     assert not (tmp_path / "missing.db").exists()  # read-only: nothing created
+
+
+class _Events(SearchCallback):
+    """Records the end and error events; raises in on_search_begin when ``fail``."""
+
+    def __init__(self, fail=False):
+        self.fail = fail
+        self.errors, self.ended = [], False
+
+    def on_search_begin(self, search, plan):
+        if self.fail:
+            raise RuntimeError("boom in on_search_begin")
+
+    def on_search_error(self, search, error):
+        self.errors.append(error)
+
+    def on_search_end(self, search):
+        self.ended = True
+
+
+def test_a_callback_raising_in_on_search_begin_closes_the_storage(tmp_path, small_xy, monkeypatch):
+    import skhpo._storage
+
+    opened = []
+
+    class Recorded(skhpo._storage.SqliteStorage):
+        def __init__(self, path):
+            super().__init__(path)
+            opened.append(self)
+
+    monkeypatch.setattr(skhpo._storage, "SqliteStorage", Recorded)
+    first, failing, never = _Events(), _Events(fail=True), _Events()
+    db = tmp_path / "run.db"
+    with pytest.raises(RuntimeError, match="boom in on_search_begin") as info:
+        _search(db, max_iter=3, callbacks=[first, failing, never]).fit(*small_xy)
+    assert len(opened) == 1
+    with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+        opened[0]._db.execute("SELECT 1")
+    # the callbacks that began hear of the error (the failing one too), none of the end
+    assert first.errors == [info.value] and failing.errors == [info.value]
+    assert never.errors == [] and not (first.ended or failing.ended or never.ended)
+    ok = _Events()
+    _search(db, max_iter=3, callbacks=[ok]).fit(*small_xy)
+    assert ok.ended and ok.errors == []
+    assert len(opened) == 2
+    with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+        opened[1]._db.execute("SELECT 1")

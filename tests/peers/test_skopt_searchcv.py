@@ -65,6 +65,7 @@ SVC_SPACE = {
     "kernel": Categorical(["linear", "poly", "rbf"]),
 }
 
+
 def _iris_split():
     X, y = load_iris(return_X_y=True)
     return train_test_split(X, y, train_size=0.75, random_state=0)
