@@ -30,7 +30,7 @@ from ._events import LoggingCallback, ProgressBar, SearchCallback
 from ._executor import InProcessExecutor
 from ._records import FAILED, cv_results
 from ._schedule import Bracket, plan_metadata
-from ._worker import SearchData, refit_task
+from ._worker import SearchData, catch_interrupts, refit_task
 from .exceptions import SkhpoWarning, TrialFailedWarning
 from .space import SearchSpace
 
@@ -163,16 +163,18 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
             raise
         for cb in callbacks:
             cb.on_search_begin(self, plan_metadata(brackets))
+        data = (X, y, validation_data, X_train, y_train, X_val, y_val, fit_params, all_fit_params)
         try:
-            self._execute(
-                executor,
-                storage,
-                callbacks,
-                brackets,
-                (sampler, per_bracket),
-                worker_scorer,
-                (X, y, validation_data, X_train, y_train, X_val, y_val, fit_params, all_fit_params),
-            )
+            with catch_interrupts():
+                self._execute(
+                    executor,
+                    storage,
+                    callbacks,
+                    brackets,
+                    (sampler, per_bracket),
+                    worker_scorer,
+                    data,
+                )
         except BaseException as exc:
             for cb in callbacks:
                 cb.on_search_error(self, exc)

@@ -20,7 +20,7 @@ from ._executor import Executor
 from ._promotion import asha_promotable, top_k
 from ._records import COMPLETED, FAILED, PRUNED, RUNNING, TrialRecord
 from ._schedule import Bracket
-from ._worker import TrialSpec, step_task
+from ._worker import TrialSpec, raise_if_interrupted, step_task
 
 __all__ = ["AsyncHalving", "SearchOutcome", "SyncHalving", "run_search"]
 
@@ -425,6 +425,7 @@ class _Loop:
             for step in self.completed:
                 i, epochs_before = self.in_flight.pop(step)
                 self.handle(i, epochs_before, step.record(), step)
+                raise_if_interrupted()  # a Ctrl-C that something swallowed
         except BaseException:
             for step in list(self.live.values()) + list(self.in_flight):
                 if not isinstance(step, _StoredStep):

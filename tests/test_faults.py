@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 
 import numpy as np
 import pytest
-from fakes import CurveClassifier
+from fakes import CurveClassifier, _stored_steps
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from skhpo import HyperbandSearchCV
@@ -113,3 +115,48 @@ def test_timeout_counts_the_whole_trial():
     assert all("exceeded timeout=0.3" in e for e in res["error"][failed])
     # the 1-epoch first rung of bracket 2 fits in the budget
     assert not failed[res["bracket"] == 2].all()
+
+
+class InterruptedOnce(CurveClassifier):
+    """Sends itself a real SIGINT at the ``at``-th ``partial_fit`` call (of all instances),
+    and handles the ``KeyboardInterrupt`` as C code under TensorFlow may: turns it into
+    another error ("converted") or drops it and goes on ("swallowed")."""
+
+    calls = 0
+
+    def __init__(self, a=0.5, how="converted", at=5):
+        super().__init__(a=a)
+        self.how = how
+        self.at = at
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        type(self).calls += 1
+        if type(self).calls == self.at:
+            try:
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(1)  # the handler raises in here
+            except KeyboardInterrupt:
+                if self.how == "converted":
+                    raise SystemError("bad argument to internal function") from None
+        return super().partial_fit(X, y, classes=classes)
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGINT") or os.name == "nt", reason="POSIX signals")
+@pytest.mark.parametrize("how", ["converted", "swallowed"])
+def test_ctrl_c_stops_the_search_however_it_surfaces(tmp_path, small_xy, how):
+    db = str(tmp_path / "search.db")
+    InterruptedOnce.calls = 0
+    search = HyperbandSearchCV(
+        InterruptedOnce(how=how), {"a": (0.0, 1.0)}, max_iter=9, random_state=0, storage=db
+    )
+    with pytest.raises(KeyboardInterrupt):
+        search.fit(*small_xy)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    stored = _stored_steps(db)
+    assert len(stored) == 4  # the four tasks before the interrupted one, each one epoch
+    # the same search resumes from the storage, trains what was left, and nothing failed
+    search.fit(*small_xy)
+    res = search.cv_results_
+    assert len(res["params"]) == 17 and not (res["state"] == "failed").any()
+    clean = HyperbandSearchCV(CurveClassifier(), {"a": (0.0, 1.0)}, max_iter=9, random_state=0)
+    assert search.search_stats_["n_tasks"] == clean.fit(*small_xy).search_stats_["n_tasks"] - 4
