@@ -28,7 +28,7 @@ from sklearn.utils.validation import _num_samples, check_is_fitted
 from ._driver import run_search
 from ._events import LoggingCallback, ProgressBar, SearchCallback
 from ._executor import InProcessExecutor
-from ._records import FAILED, cv_results
+from ._records import FAILED, cv_results, failure_causes
 from ._schedule import Bracket, plan_metadata
 from ._worker import SearchData, catch_interrupts, refit_task
 from .exceptions import SkhpoWarning, TrialFailedWarning
@@ -227,10 +227,13 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
             )
             self._store_results(outcome, brackets)
             if outcome.best_index is None:
-                first = next(t.error for t in outcome.trials if t.error)
+                failed = [t for t in outcome.trials if t.error]
+                causes = failure_causes([t.error for t in failed])
                 raise ValueError(
-                    f"All {len(outcome.trials)} trials failed; the first error was:\n{first}"
-                )
+                    f"All {len(outcome.trials)} trials failed {causes}"
+                    f"{'' if causes.endswith(('.', '!', '?')) else '.'} Each trial's "
+                    "traceback is in cv_results_['error']; the first one's is shown above."
+                ) from _TrialTraceback(failed[0].model_id, failed[0].error)
             if self.refit:
                 X_all = X if validation_data is None else _concat(X_train, X_val)
                 y_all = y if validation_data is None else _concat(y_train, y_val)
@@ -381,14 +384,14 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
                 for b in brackets
             ],
         }
-        failed = [t for t in trials if t.state == FAILED]
-        if failed:
+        failed = [t.error for t in trials if t.state == FAILED]
+        if failed and outcome.best_index is not None:  # else fit raises, saying the same
             warnings.warn(
-                f"{len(failed)} of {len(trials)} trials failed and got error_score="
-                f"{self.error_score!r}; their errors are in cv_results_['error']. "
-                f"First error:\n{failed[0].error}",
+                f"{len(failed)} of {len(trials)} trials failed {failure_causes(failed)}; "
+                f"they got error_score={self.error_score!r}, and their tracebacks are in "
+                "cv_results_['error'].",
                 TrialFailedWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
         if outcome.best_index is not None:
             self.best_index_ = int(outcome.best_index)
@@ -583,6 +586,18 @@ def _check_classification_target(y: Any, what: str) -> None:
         raise ValueError(f"{what} contains None; a classifier's targets must be class labels")
     if what == "y" and np.unique(arr, axis=0 if arr.ndim > 1 else None).shape[0] < 2:
         raise ValueError(f"{what} has a single class; a classifier needs at least two")
+
+
+class _TrialTraceback(Exception):
+    """A trial's formatted traceback, shown as the cause of the error that reports it."""
+
+    def __init__(self, model_id: str, traceback: str) -> None:
+        super().__init__(model_id, traceback)
+        self.model_id = model_id
+        self.traceback = traceback
+
+    def __str__(self) -> str:
+        return f"trial {self.model_id} failed:\n{self.traceback}"
 
 
 def _concat(a: Any, b: Any) -> Any:

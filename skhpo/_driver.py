@@ -18,7 +18,7 @@ from typing import Any
 
 from ._executor import Executor
 from ._promotion import asha_promotable, top_k
-from ._records import COMPLETED, FAILED, PRUNED, RUNNING, TrialRecord
+from ._records import COMPLETED, FAILED, PRUNED, RUNNING, TrialRecord, error_line
 from ._schedule import Bracket
 from ._worker import TrialSpec, raise_if_interrupted, step_task
 
@@ -234,6 +234,7 @@ class _Loop:
         self.estimator = estimator
         self.prefix = prefix
         self.log = logger.info if verbose else logger.debug
+        self.verbose = verbose
         self.callbacks = list(callbacks)
         self.context = context
         self.storage = storage
@@ -370,7 +371,7 @@ class _Loop:
             self.n_tasks += 1
             self.workers.add(record.get("worker"))
             self.pids.add(record.get("pid"))
-        for epochs, score, wall in record["scores"]:
+        for k, (epochs, score, wall) in enumerate(record["scores"], 1):
             if self.sampler is not None:
                 self.sampler.tell(trial.params, score, budget=epochs)
             if not self.replaying:
@@ -387,12 +388,14 @@ class _Loop:
                     "partial_fit_time": record["fit_time"],
                     "score_time": record["score_time"],
                     "worker": record.get("worker"),
+                    # a failed task's last score is its error_score
+                    "error": record["error"] if k == len(record["scores"]) else None,
                 }
             )
         if record["error"] is not None:
             trial.state = FAILED
             if not self.replaying:
-                logger.warning("%s%s failed:\n%s", self.prefix, trial.model_id, record["error"])
+                self._log_failure(trial, record["error"])
             self._tell_end(i)
             promotable = None
         else:
@@ -412,6 +415,13 @@ class _Loop:
         for j, target in to_submit:
             self.submit(j, target, policy.rung_of(j))
         self._maybe_start_brackets()
+
+    def _log_failure(self, trial: TrialRecord, error: str) -> None:
+        """One line at WARNING; the whole traceback with ``verbose`` or DEBUG logging."""
+        if self.verbose or logger.isEnabledFor(logging.DEBUG):
+            logger.warning("%strial %s failed:\n%s", self.prefix, trial.model_id, error)
+        else:
+            logger.warning("%strial %s failed: %s", self.prefix, trial.model_id, error_line(error))
 
     def run(self) -> SearchOutcome:
         try:
