@@ -30,7 +30,7 @@ from ._events import LoggingCallback, ProgressBar, SearchCallback
 from ._executor import InProcessExecutor
 from ._records import FAILED, cv_results, failure_causes
 from ._schedule import Bracket, plan_metadata
-from ._worker import SearchData, catch_interrupts, refit_task
+from ._worker import SearchData, _is_scikeras, catch_interrupts, refit_task
 from .exceptions import SkhpoWarning, TrialFailedWarning
 from .space import SearchSpace
 
@@ -446,6 +446,8 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
         classifier = _is_classifier(self.estimator)
         if classifier:
             _check_classification_target(y, "y")
+        check_values = _input_check(self.estimator)
+        check_values(X, "X")
         fit_params = dict(fit_params)
         if classifier and "classes" not in fit_params and _takes_classes(self.estimator):
             labels = y if validation_data is None else _concat(y, validation_data[1])
@@ -466,8 +468,10 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
                     f"validation_data's X and y have different numbers of samples: "
                     f"{_num_samples(X_val)} and {_num_samples(y_val)}"
                 )
+            check_values(X_val, "validation_data's X")
             if classifier:
                 _check_classification_target(y_val, "validation_data's y")
+                _check_classes_trained(y, y_val)
             return X, y, X_val, y_val, fit_params, fit_params
         test_size = DEFAULT_TEST_SIZE if self.test_size is None else self.test_size
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
@@ -598,6 +602,175 @@ class _TrialTraceback(Exception):
 
     def __str__(self) -> str:
         return f"trial {self.model_id} failed:\n{self.traceback}"
+
+
+def _check_classes_trained(y: Any, y_val: Any) -> None:
+    """Every class of ``validation_data`` is in the training targets (1-D targets)."""
+    y, y_val = np.asarray(y), np.asarray(y_val)
+    if y.ndim != 1 or y_val.ndim != 1:
+        return
+    missing = sorted(set(np.unique(y_val).tolist()) - set(np.unique(y).tolist()), key=str)
+    if missing:
+        shown = ", ".join(map(repr, missing[:5])) + (", ..." if len(missing) > 5 else "")
+        raise ValueError(
+            f"validation_data's y has {len(missing)} class{'es' if len(missing) > 1 else ''} "
+            f"that y does not have: {shown}. "
+            "A model never trained on a class cannot predict it; put samples of every class "
+            "in the training data, or leave these out of validation_data."
+        )
+
+
+def _input_step(estimator: Any) -> Any:
+    """The step that receives ``X``: the estimator, or a Pipeline's first step."""
+    step = estimator
+    while isinstance(step, Pipeline):
+        steps = [s for _, s in step.steps if s is not None and not isinstance(s, str)]
+        if not steps:
+            return None
+        step = steps[0]
+    return step
+
+
+def _from_sklearn(step: Any) -> bool:
+    """``step`` is (a subclass of) one of scikit-learn's estimators, whose input tags
+    scikit-learn's own tests check, and passes ``X`` to no estimator or function of the
+    user's (``ColumnTransformer``, ``FeatureUnion``, ``FunctionTransformer``, meta-estimators
+    do, and their tags say nothing of what those accept)."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import FeatureUnion
+    from sklearn.preprocessing import FunctionTransformer
+
+    if isinstance(step, ColumnTransformer | FeatureUnion | FunctionTransformer):
+        return False
+    if any(hasattr(v, "fit") for v in step.get_params(deep=False).values()):
+        return False
+    return any(
+        c.__module__.startswith("sklearn.")
+        and not c.__module__.startswith(("sklearn.base", "sklearn.utils"))
+        for c in type(step).__mro__
+    )
+
+
+def _input_check(estimator: Any):
+    """A function ``check(X, what)`` that raises on values of ``X`` the estimator rejects.
+
+    Only what can be told before training is checked: NaN and infinity when the step that
+    receives ``X`` rejects them, and values that are not numbers when it needs numbers.
+    That step is known for scikeras wrappers (they validate ``X`` with scikit-learn's
+    ``check_array``: finite numbers) and scikit-learn's own estimators (their input tags;
+    a Pipeline's pre-processing step only for NaN, since an imputer, for instance, takes
+    strings). Other estimators, and inputs that are not NumPy arrays, pandas DataFrames
+    or scipy sparse matrices (dask collections), are not checked: their trials fail, and
+    the error says why.
+    """
+    step = _input_step(estimator)
+    if step is None:
+        return lambda X, what: None
+    if _is_scikeras(step):
+        finite = numbers = True
+    else:
+        try:
+            trusted = _from_sklearn(step)
+            tags = get_tags(step).input_tags
+        except Exception:  # an estimator whose parameters or tags cannot be read
+            trusted = False
+        if not trusted:
+            return lambda X, what: None
+        finite = not tags.allow_nan
+        numbers = (
+            step is _final_step(estimator)
+            and tags.two_d_array
+            and not (tags.string or tags.categorical or tags.dict)
+        )
+    name = type(step).__name__
+    if step is not estimator:
+        name += " (the first step of the Pipeline)"
+
+    def check(X: Any, what: str) -> None:
+        for column, values in _value_blocks(X, numbers):
+            label = what if column is None else f"{what}'s column {column!r}"
+            if values.dtype.kind in "OUS":
+                if not numbers:
+                    continue
+                try:
+                    values = np.asarray(values, dtype=np.float64)
+                except (TypeError, ValueError) as exc:
+                    raise ValueError(
+                        f"{label} holds values that are not numbers ({exc}), and {name} "
+                        "needs numbers: encode them before the search, or first in a "
+                        "Pipeline (a ColumnTransformer with a OneHotEncoder, for instance)."
+                    ) from None
+            bad = _first_non_finite(values) if finite else None
+            if bad is not None:
+                index, kind = bad
+                raise ValueError(_non_finite_message(label, _where(X, column, index), kind, name))
+
+    return check
+
+
+def _non_finite_message(label: str, where: str, kind: str, name: str) -> str:
+    if kind == "NaN":
+        advice = (
+            "does not accept missing values: impute them before the search or first in "
+            "a Pipeline (sklearn.impute.SimpleImputer, for instance), or drop those samples"
+        )
+    else:
+        advice = "does not accept infinite values: replace them or drop those samples"
+    return f"{label} contains {kind}{where}, and {name} {advice}."
+
+
+def _where(X: Any, column: Any, index: tuple) -> str:
+    """Where in ``X`` the value at ``index`` of a block of :func:`_value_blocks` is."""
+    if column is not None:
+        return f" (row {X.index[index[0]]!r})"
+    if isinstance(X, np.ndarray):
+        if len(index) == 2:
+            return f" (row {index[0]}, column {index[1]})"
+        return f" (at index {index})"
+    return ""  # among the stored values of a sparse matrix
+
+
+def _value_blocks(X: Any, numbers: bool):
+    """``(column or None, values)`` of ``X`` to check, without copying it as a whole.
+
+    A NumPy array is one block; a sparse matrix its stored values; a DataFrame each
+    column (as NumPy values: a copy of one column at most). Anything else: nothing.
+    """
+    import scipy.sparse as sp
+
+    if isinstance(X, np.ndarray):
+        yield None, X
+    elif sp.issparse(X):
+        yield None, X.data
+    elif "pandas" in sys.modules and isinstance(X, sys.modules["pandas"].DataFrame):
+        from pandas.api.types import is_numeric_dtype
+
+        for column in X.columns:
+            series = X[column]
+            if is_numeric_dtype(series.dtype):
+                if isinstance(series.dtype, np.dtype):
+                    yield column, series.to_numpy()
+                else:  # nullable: pd.NA is a missing value
+                    yield column, series.to_numpy(dtype=np.float64, na_value=np.nan)
+            elif numbers:
+                yield column, series.to_numpy(dtype=object)
+
+
+def _first_non_finite(values: np.ndarray) -> tuple | None:
+    """The index and kind ("NaN" or "infinity") of the first non-finite value, or None.
+
+    A sum tells finite arrays apart without a temporary array as large as ``values``.
+    """
+    if values.dtype.kind != "f" or values.size == 0:
+        return None
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(values.sum(dtype=np.float64)):
+            return None
+    bad = np.argwhere(~np.isfinite(values))
+    if len(bad) == 0:
+        return None
+    index = tuple(int(i) for i in bad[0])
+    return index, "NaN" if np.isnan(values[index]) else "infinity"
 
 
 def _concat(a: Any, b: Any) -> Any:

@@ -356,3 +356,30 @@ def test_ctrl_c_at_random_moments_stops_a_keras_search(tmp_path):
         f"turned into another error there ({converted}), {swallowed} were dropped there; "
         f"{stored[-1]} steps stored"
     )
+
+
+def test_scikeras_rejects_what_the_search_rejects_before_training(digits):
+    """Pins the scikeras behaviour the search's check relies on, then checks the search
+    rejects the same input before building any model."""
+    X, y = digits[0][:100].astype(np.float64), digits[1][:100]
+    X[5, 3] = np.nan
+    text = X.astype(object)
+    text[5, 3] = "red"
+    for bad, message in [(X, "Input X contains NaN"), (text, "could not convert string")]:
+        with pytest.raises(ValueError, match=message):
+            _clf().partial_fit(bad, y, classes=np.arange(10))
+    built = []
+
+    def build(meta=None):
+        built.append(meta)  # pragma: no cover - must not run
+        return build_mlp(meta=meta)  # pragma: no cover
+
+    clf = wrappers.KerasClassifier(build, verbose=0)
+    search = HyperbandSearchCV(clf, {"batch_size": [32, 64]}, max_iter=3, random_state=0)
+    with pytest.raises(
+        ValueError, match=r"X contains NaN \(row 5, column 3\), and KerasClassifier"
+    ):
+        search.fit(X, y)
+    with pytest.raises(ValueError, match="not numbers .*'red'.*KerasClassifier needs numbers"):
+        search.fit(text, y)
+    assert built == []
