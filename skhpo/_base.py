@@ -30,7 +30,13 @@ from ._events import LoggingCallback, ProgressBar, SearchCallback
 from ._executor import InProcessExecutor
 from ._records import FAILED, cv_results, failure_causes
 from ._schedule import Bracket, plan_metadata
-from ._worker import SearchData, _is_scikeras, catch_interrupts, refit_task
+from ._worker import (
+    SearchData,
+    _is_scikeras,
+    catch_interrupts,
+    raise_if_interrupted,
+    refit_task,
+)
 from .exceptions import SkhpoWarning, TrialFailedWarning
 from .space import SearchSpace
 
@@ -239,7 +245,13 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
                 y_all = y if validation_data is None else _concat(y_train, y_val)
                 best = self.cv_results_["params"][self.best_index_]
                 epochs = int(self.cv_results_["partial_fit_calls"][self.best_index_])
-                state, info = refit_task(self.estimator, best, X_all, y_all, all_fit_params, epochs)
+                try:
+                    state, info = refit_task(
+                        self.estimator, best, X_all, y_all, all_fit_params, epochs
+                    )
+                except Exception:
+                    raise_if_interrupted()  # a Ctrl-C that TensorFlow turned into this
+                    raise
                 self.best_estimator_ = state.estimator
                 self.refit_time_ = info["refit_time"]
             else:
@@ -682,6 +694,8 @@ def _input_check(estimator: Any):
             and tags.two_d_array
             and not (tags.string or tags.categorical or tags.dict)
         )
+    if not (finite or numbers):
+        return lambda X, what: None
     name = type(step).__name__
     if step is not estimator:
         name += " (the first step of the Pipeline)"

@@ -270,3 +270,16 @@ def test_a_failed_trial_is_one_line_unless_verbose(small_xy, caplog):
             assert search.model_history_[model_id][-1]["error"] == error
         ok = [h for h in search.history_ if h["model_id"] not in res["model_id"][failed]]
         assert ok and all(h["error"] is None for h in ok)
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX signals")
+def test_ctrl_c_turned_into_another_error_while_refitting(small_xy):
+    space = {"a": (0.0, 1.0)}
+    n_search = HyperbandSearchCV(CurveClassifier(), space, max_iter=9).metadata["partial_fit_calls"]
+    InterruptedOnce.calls = 0
+    search = HyperbandSearchCV(
+        InterruptedOnce(at=n_search + 1), space, max_iter=9, random_state=0, refit=True
+    )
+    with pytest.raises(KeyboardInterrupt):
+        search.fit(*small_xy)
+    assert InterruptedOnce.calls == n_search + 1  # it was the refit's first epoch
