@@ -35,10 +35,16 @@ from ._driver import run_search
 from ._events import LoggingCallback, ProgressBar, SearchCallback
 from ._executor import InProcessExecutor
 from ._fingerprint import describe, describe_data, fingerprint
-from ._records import FAILED, cv_results
+from ._records import FAILED, cv_results, failure_causes
 from ._schedule import Bracket, default_patience, plan_metadata
 from ._settable import check_settable
-from ._worker import SearchData, refit_task
+from ._worker import (
+    SearchData,
+    _is_scikeras,
+    catch_interrupts,
+    raise_if_interrupted,
+    refit_task,
+)
 from .exceptions import SkhpoWarning, TrialFailedWarning
 from .space import SearchSpace
 
@@ -229,6 +235,7 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
             for cb in callbacks:
                 begun.append(cb)  # one that raises here hears of its own error too
                 cb.on_search_begin(self, plan_metadata(brackets))
+            stack.enter_context(catch_interrupts())
             self._execute(
                 executor,
                 storage,
@@ -286,16 +293,23 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
         )
         self._store_results(outcome, brackets, plan)
         if outcome.best_index is None:
-            first = next(t.error for t in outcome.trials if t.error)
+            failed = [t for t in outcome.trials if t.error]
+            causes = failure_causes([t.error for t in failed])
             raise ValueError(
-                f"All {len(outcome.trials)} trials failed; the first error was:\n{first}"
-            )
+                f"All {len(outcome.trials)} trials failed {causes}"
+                f"{'' if causes.endswith(('.', '!', '?')) else '.'} Each trial's "
+                "traceback is in cv_results_['error']; the first one's is shown above."
+            ) from _TrialTraceback(failed[0].model_id, failed[0].error)
         if self.refit:
             X_all = X if validation_data is None else _concat(X_train, X_val)
             y_all = y if validation_data is None else _concat(y_train, y_val)
             best = self.cv_results_["params"][self.best_index_]
             epochs = int(self.cv_results_["partial_fit_calls"][self.best_index_])
-            state, info = refit_task(self.estimator, best, X_all, y_all, all_fit_params, epochs)
+            try:
+                state, info = refit_task(self.estimator, best, X_all, y_all, all_fit_params, epochs)
+            except Exception:
+                raise_if_interrupted()  # a Ctrl-C that TensorFlow turned into this
+                raise
             self.best_estimator_ = state.estimator
             self.refit_time_ = info["refit_time"]
         else:
@@ -460,14 +474,14 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
                 for b, planned in zip(brackets, plan["brackets"], strict=True)
             ],
         }
-        failed = [t for t in trials if t.state == FAILED]
-        if failed:
+        failed = [t.error for t in trials if t.state == FAILED]
+        if failed and outcome.best_index is not None:  # else fit raises, saying the same
             warnings.warn(
-                f"{len(failed)} of {len(trials)} trials failed and got error_score="
-                f"{self.error_score!r}; their errors are in cv_results_['error']. "
-                f"First error:\n{failed[0].error}",
+                f"{len(failed)} of {len(trials)} trials failed {failure_causes(failed)}; "
+                f"they got error_score={self.error_score!r}, and their tracebacks are in "
+                "cv_results_['error'].",
                 TrialFailedWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
         if outcome.best_index is not None:
             self.best_index_ = int(outcome.best_index)
@@ -492,7 +506,7 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
             )
         rng = np.random.RandomState(0)
         for subspace in space.subspaces:
-            for estimator in check_settable(self.estimator, subspace, rng):
+            for estimator in check_settable(self.estimator, subspace, rng, skip_known=True):
                 final = _final_step(estimator)
                 if not hasattr(final, "partial_fit"):
                     raise TypeError(
@@ -517,6 +531,8 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
         classifier = _is_classifier(self.estimator)
         if classifier:
             _check_classification_target(y, "y")
+        check_values = _input_check(self.estimator)
+        check_values(X, "X")
         fit_params = dict(fit_params)
         if classifier and "classes" not in fit_params and _takes_classes(self.estimator):
             labels = y if validation_data is None else _concat(y, validation_data[1])
@@ -537,8 +553,10 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
                     f"validation_data's X and y have different numbers of samples: "
                     f"{_num_samples(X_val)} and {_num_samples(y_val)}"
                 )
+            check_values(X_val, "validation_data's X")
             if classifier:
                 _check_classification_target(y_val, "validation_data's y")
+                _check_classes_trained(y, y_val)
             return X, y, X_val, y_val, fit_params, fit_params
         test_size = DEFAULT_TEST_SIZE if self.test_size is None else self.test_size
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
@@ -667,6 +685,189 @@ def _check_classification_target(y: Any, what: str) -> None:
         raise ValueError(f"{what} contains None; a classifier's targets must be class labels")
     if what == "y" and np.unique(arr, axis=0 if arr.ndim > 1 else None).shape[0] < 2:
         raise ValueError(f"{what} has a single class; a classifier needs at least two")
+
+
+class _TrialTraceback(Exception):
+    """A trial's formatted traceback, shown as the cause of the error that reports it."""
+
+    def __init__(self, model_id: str, traceback: str) -> None:
+        super().__init__(model_id, traceback)
+        self.model_id = model_id
+        self.traceback = traceback
+
+    def __str__(self) -> str:
+        return f"trial {self.model_id} failed:\n{self.traceback}"
+
+
+def _check_classes_trained(y: Any, y_val: Any) -> None:
+    """Every class of ``validation_data`` is in the training targets (1-D targets)."""
+    y, y_val = np.asarray(y), np.asarray(y_val)
+    if y.ndim != 1 or y_val.ndim != 1:
+        return
+    missing = sorted(set(np.unique(y_val).tolist()) - set(np.unique(y).tolist()), key=str)
+    if missing:
+        shown = ", ".join(map(repr, missing[:5])) + (", ..." if len(missing) > 5 else "")
+        raise ValueError(
+            f"validation_data's y has {len(missing)} class{'es' if len(missing) > 1 else ''} "
+            f"that y does not have: {shown}. "
+            "A model never trained on a class cannot predict it; put samples of every class "
+            "in the training data, or leave these out of validation_data."
+        )
+
+
+def _input_step(estimator: Any) -> Any:
+    """The step that receives ``X``: the estimator, or a Pipeline's first step."""
+    step = estimator
+    while isinstance(step, Pipeline):
+        steps = [s for _, s in step.steps if s is not None and not isinstance(s, str)]
+        if not steps:
+            return None
+        step = steps[0]
+    return step
+
+
+def _from_sklearn(step: Any) -> bool:
+    """``step`` is (a subclass of) one of scikit-learn's estimators, whose input tags
+    scikit-learn's own tests check, and passes ``X`` to no estimator or function of the
+    user's (``ColumnTransformer``, ``FeatureUnion``, ``FunctionTransformer``, meta-estimators
+    do, and their tags say nothing of what those accept)."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import FeatureUnion
+    from sklearn.preprocessing import FunctionTransformer
+
+    if isinstance(step, ColumnTransformer | FeatureUnion | FunctionTransformer):
+        return False
+    if any(hasattr(v, "fit") for v in step.get_params(deep=False).values()):
+        return False
+    return any(
+        c.__module__.startswith("sklearn.")
+        and not c.__module__.startswith(("sklearn.base", "sklearn.utils"))
+        for c in type(step).__mro__
+    )
+
+
+def _input_check(estimator: Any):
+    """A function ``check(X, what)`` that raises on values of ``X`` the estimator rejects.
+
+    Only what can be told before training is checked: NaN and infinity when the step that
+    receives ``X`` rejects them, and values that are not numbers when it needs numbers.
+    That step is known for scikeras wrappers (they validate ``X`` with scikit-learn's
+    ``check_array``: finite numbers) and scikit-learn's own estimators (their input tags;
+    a Pipeline's pre-processing step only for NaN, since an imputer, for instance, takes
+    strings). Other estimators, and inputs that are not NumPy arrays, pandas DataFrames
+    or scipy sparse matrices (dask collections), are not checked: their trials fail, and
+    the error says why.
+    """
+    step = _input_step(estimator)
+    if step is None:
+        return lambda X, what: None
+    if _is_scikeras(step):
+        finite = numbers = True
+    else:
+        try:
+            trusted = _from_sklearn(step)
+            tags = get_tags(step).input_tags
+        except Exception:  # an estimator whose parameters or tags cannot be read
+            trusted = False
+        if not trusted:
+            return lambda X, what: None
+        finite = not tags.allow_nan
+        numbers = (
+            step is _final_step(estimator)
+            and tags.two_d_array
+            and not (tags.string or tags.categorical or tags.dict)
+        )
+    if not (finite or numbers):
+        return lambda X, what: None
+    name = type(step).__name__
+    if step is not estimator:
+        name += " (the first step of the Pipeline)"
+
+    def check(X: Any, what: str) -> None:
+        for column, values in _value_blocks(X, numbers):
+            label = what if column is None else f"{what}'s column {column!r}"
+            if values.dtype.kind in "OUS":
+                if not numbers:
+                    continue
+                try:
+                    values = np.asarray(values, dtype=np.float64)
+                except (TypeError, ValueError) as exc:
+                    raise ValueError(
+                        f"{label} holds values that are not numbers ({exc}), and {name} "
+                        "needs numbers: encode them before the search, or first in a "
+                        "Pipeline (a ColumnTransformer with a OneHotEncoder, for instance)."
+                    ) from None
+            bad = _first_non_finite(values) if finite else None
+            if bad is not None:
+                index, kind = bad
+                raise ValueError(_non_finite_message(label, _where(X, column, index), kind, name))
+
+    return check
+
+
+def _non_finite_message(label: str, where: str, kind: str, name: str) -> str:
+    if kind == "NaN":
+        advice = (
+            "does not accept missing values: impute them before the search or first in "
+            "a Pipeline (sklearn.impute.SimpleImputer, for instance), or drop those samples"
+        )
+    else:
+        advice = "does not accept infinite values: replace them or drop those samples"
+    return f"{label} contains {kind}{where}, and {name} {advice}."
+
+
+def _where(X: Any, column: Any, index: tuple) -> str:
+    """Where in ``X`` the value at ``index`` of a block of :func:`_value_blocks` is."""
+    if column is not None:
+        return f" (row {X.index[index[0]]!r})"
+    if isinstance(X, np.ndarray):
+        if len(index) == 2:
+            return f" (row {index[0]}, column {index[1]})"
+        return f" (at index {index})"
+    return ""  # among the stored values of a sparse matrix
+
+
+def _value_blocks(X: Any, numbers: bool):
+    """``(column or None, values)`` of ``X`` to check, without copying it as a whole.
+
+    A NumPy array is one block; a sparse matrix its stored values; a DataFrame each
+    column (as NumPy values: a copy of one column at most). Anything else: nothing.
+    """
+    import scipy.sparse as sp
+
+    if isinstance(X, np.ndarray):
+        yield None, X
+    elif sp.issparse(X):
+        yield None, X.data
+    elif "pandas" in sys.modules and isinstance(X, sys.modules["pandas"].DataFrame):
+        from pandas.api.types import is_numeric_dtype
+
+        for column in X.columns:
+            series = X[column]
+            if is_numeric_dtype(series.dtype):
+                if isinstance(series.dtype, np.dtype):
+                    yield column, series.to_numpy()
+                else:  # nullable: pd.NA is a missing value
+                    yield column, series.to_numpy(dtype=np.float64, na_value=np.nan)
+            elif numbers:
+                yield column, series.to_numpy(dtype=object)
+
+
+def _first_non_finite(values: np.ndarray) -> tuple | None:
+    """The index and kind ("NaN" or "infinity") of the first non-finite value, or None.
+
+    A sum tells finite arrays apart without a temporary array as large as ``values``.
+    """
+    if values.dtype.kind != "f" or values.size == 0:
+        return None
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(values.sum(dtype=np.float64)):
+            return None
+    bad = np.argwhere(~np.isfinite(values))
+    if len(bad) == 0:
+        return None
+    index = tuple(int(i) for i in bad[0])
+    return index, "NaN" if np.isnan(values[index]) else "infinity"
 
 
 def _concat(a: Any, b: Any) -> Any:

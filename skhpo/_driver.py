@@ -18,9 +18,9 @@ from typing import Any
 
 from ._executor import Executor
 from ._promotion import asha_promotable, top_k
-from ._records import COMPLETED, FAILED, PRUNED, RUNNING, TrialRecord
+from ._records import COMPLETED, FAILED, PRUNED, RUNNING, TrialRecord, error_line
 from ._schedule import Bracket
-from ._worker import TrialSpec, step_task
+from ._worker import TrialSpec, raise_if_interrupted, step_task
 
 __all__ = ["AsyncHalving", "SearchOutcome", "SyncHalving", "run_search"]
 
@@ -234,6 +234,7 @@ class _Loop:
         self.estimator = estimator
         self.prefix = prefix
         self.log = logger.info if verbose else logger.debug
+        self.verbose = verbose
         self.callbacks = list(callbacks)
         self.context = context
         self.storage = storage
@@ -389,12 +390,14 @@ class _Loop:
                     "score_time": record["score_time"],
                     "worker": record.get("worker"),
                     **({"train_score": train_scores[k]} if train_scores else {}),
+                    # a failed task's last score is its error_score
+                    "error": record["error"] if k == len(record["scores"]) - 1 else None,
                 }
             )
         if record["error"] is not None:
             trial.state = FAILED
             if not self.replaying:
-                logger.warning("%s%s failed:\n%s", self.prefix, trial.model_id, record["error"])
+                self._log_failure(trial, record["error"])
             self._tell_end(i)
             promotable = None
         else:
@@ -415,6 +418,13 @@ class _Loop:
             self.submit(j, target, policy.rung_of(j))
         self._maybe_start_brackets()
 
+    def _log_failure(self, trial: TrialRecord, error: str) -> None:
+        """One line at WARNING; the whole traceback with ``verbose`` or DEBUG logging."""
+        if self.verbose or logger.isEnabledFor(logging.DEBUG):
+            logger.warning("%strial %s failed:\n%s", self.prefix, trial.model_id, error)
+        else:
+            logger.warning("%strial %s failed: %s", self.prefix, trial.model_id, error_line(error))
+
     def run(self) -> SearchOutcome:
         try:
             self.replaying = self.storage is not None
@@ -427,6 +437,7 @@ class _Loop:
             for step in self.completed:
                 i, epochs_before = self.in_flight.pop(step)
                 self.handle(i, epochs_before, step.record(), step)
+                raise_if_interrupted()  # a Ctrl-C that something swallowed
         except BaseException:
             for step in list(self.live.values()) + list(self.in_flight):
                 if not isinstance(step, _StoredStep):

@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from scipy.stats import rankdata
 
-__all__ = ["TrialRecord", "cv_results", "COMPLETED", "FAILED", "PENDING", "PRUNED", "RUNNING"]
+__all__ = [
+    "COMPLETED",
+    "FAILED",
+    "PENDING",
+    "PRUNED",
+    "RUNNING",
+    "TrialRecord",
+    "cv_results",
+    "error_line",
+    "failure_causes",
+]
 
 PENDING = "pending"
 RUNNING = "running"
@@ -64,6 +75,46 @@ class TrialRecord:
         self.epochs = record["epochs"]
         self.error = record["error"]
         self.stopped_early = record["stopped_early"]
+
+
+_ERROR_LINE_MAX = 200
+
+
+def error_line(error: str) -> str:
+    """The line of a formatted traceback that names the exception: ``"Type: message"``.
+
+    That is the first line after the last frame (the exception raised last, whatever it
+    was chained to), so a message of several lines gives its first line. A text without
+    frames gives its first line. Cut to 200 characters.
+    """
+    lines = error.rstrip().splitlines()
+    frames = [k for k, line in enumerate(lines) if line.startswith("  File ")]
+    start = frames[-1] + 1 if frames else 0
+    line = next(
+        (
+            x
+            for x in lines[start:]
+            if x and not x.startswith(" ") and x != "Traceback (most recent call last):"
+        ),
+        lines[-1] if lines else "",
+    )
+    return line if len(line) <= _ERROR_LINE_MAX else line[: _ERROR_LINE_MAX - 3] + "..."
+
+
+def failure_causes(errors: list[str]) -> str:
+    """What ``errors`` (formatted tracebacks) have in common, to follow "N trials failed".
+
+    ``"with ValueError: bad"`` when they all end the same way; else ``"in 2 ways: 3 with
+    ValueError: bad; 1 with MemoryError"``, the most frequent first, at most three
+    causes and a count of the others.
+    """
+    counts = Counter(error_line(e) for e in errors).most_common()
+    if len(counts) == 1:
+        return f"with {counts[0][0]}"
+    parts = [f"{n} with {line}" for line, n in counts[:3]]
+    if len(counts) > 3:
+        parts.append(f"{sum(n for _, n in counts[3:])} in {len(counts) - 3} other ways")
+    return f"in {len(counts)} ways: " + "; ".join(parts)
 
 
 def _masked(values: list, present: list[bool]) -> np.ma.MaskedArray:

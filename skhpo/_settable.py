@@ -27,7 +27,7 @@ def check_settable(
     estimator: Any,
     subspace: Mapping[str, Dimension],
     random_state: np.random.RandomState,
-    skip: Any = (),
+    skip_known: bool = False,
 ) -> list:
     """Raise a ValueError naming the first parameter of ``subspace`` that ``set_params``
     refuses; return the estimators the subspace's replacing parameters build.
@@ -46,9 +46,10 @@ def check_settable(
         One subspace of a :class:`~skhpo.space.SearchSpace`.
     random_state : numpy.random.RandomState
         Draws the values that are set.
-    skip : container of str, default=()
-        Names not to check (other than as replacing parameters): such as names the
-        estimator already has, whose bad values fail their trial later.
+    skip_known : bool, default=False
+        Leave unchecked the names that the estimator, as the replacing parameters set
+        it, already has (``get_params(deep=True)``): a bad value of such a name fails
+        its trial later, with ``error_score``, rather than the whole search now.
 
     Raises
     ------
@@ -67,8 +68,9 @@ def check_settable(
         for name, value in zip(parents, setting, strict=True):
             _set(base, name, value, estimator, done)
             done[name] = value
+        known = set(base.get_params(deep=True)) if skip_known else set()
         for name in names:
-            if name in done or name in skip:
+            if name in done or name in known:
                 continue
             _set(clone(base), name, subspace[name].rvs(random_state), estimator, done)
         built.append(base)

@@ -28,7 +28,16 @@ from ._promotion import should_stop_early
 from ._storage import _dumps, read_stored_step
 from .exceptions import TrialTimeoutError
 
-__all__ = ["SearchData", "TrialSpec", "TrialState", "fit_epochs", "refit_task", "step_task"]
+__all__ = [
+    "SearchData",
+    "TrialSpec",
+    "TrialState",
+    "catch_interrupts",
+    "fit_epochs",
+    "raise_if_interrupted",
+    "refit_task",
+    "step_task",
+]
 
 _PREP_CACHE_SIZE = 8
 
@@ -292,6 +301,7 @@ def step_task(trial: TrialSpec | TrialState | tuple, data: SearchData, n_epochs:
     elapsed_before = trial.elapsed if isinstance(trial, TrialState) else 0.0
     remaining = None if data.timeout is None else max(data.timeout - elapsed_before, 0.0)
     stopped = False
+    main_thread = threading.current_thread() is threading.main_thread()
     if data.storage_path is not None:
         stored = read_stored_step(data.storage_path, model_id, epochs_before)
         if stored is not None:
@@ -324,6 +334,9 @@ def step_task(trial: TrialSpec | TrialState | tuple, data: SearchData, n_epochs:
         state.elapsed = elapsed_before + time.perf_counter() - start
         error = None
     except Exception as exc:
+        if main_thread and _interrupted.is_set():
+            # Ctrl-C landed in C code (TensorFlow) that turned it into another error
+            raise KeyboardInterrupt from exc
         if isinstance(data.error_score, str) and data.error_score == "raise":
             raise
         error = "".join(traceback.format_exception(exc)).rstrip()
@@ -332,6 +345,8 @@ def step_task(trial: TrialSpec | TrialState | tuple, data: SearchData, n_epochs:
         if data.return_train_score:
             train_scores.append(float(data.error_score))
         state = None
+    if main_thread:
+        raise_if_interrupted()  # Ctrl-C swallowed where it landed
     record = {
         "checkpoint": _dumps(state) if data.checkpoint and state is not None else None,
         "model_id": model_id,
@@ -344,6 +359,49 @@ def step_task(trial: TrialSpec | TrialState | tuple, data: SearchData, n_epochs:
         "stopped_early": stopped,
     }
     return state, record
+
+
+_interrupted = threading.Event()
+
+
+@contextlib.contextmanager
+def catch_interrupts():
+    """While a search runs, remember each SIGINT (Ctrl-C) and raise ``KeyboardInterrupt``.
+
+    Python raises ``KeyboardInterrupt`` at the next bytecode of the main thread; when
+    that bytecode runs inside a callback of C code (a TensorFlow step), the C code may
+    turn it into another error (``SystemError: ... bad argument to internal function``)
+    or drop it. The trial then looks failed, and the search would go on. This handler
+    also sets a flag, which :func:`step_task` and the driver check: a task that raised
+    anything, or returned, while the flag is set raises ``KeyboardInterrupt``.
+
+    Installed only in the main thread, and only over Python's default handler (a
+    handler of the user's, or an ignored SIGINT, is left alone); restored on exit.
+    """
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
+        yield
+        return
+
+    def interrupt(signum, frame):
+        _interrupted.set()
+        raise KeyboardInterrupt
+
+    _interrupted.clear()
+    signal.signal(signal.SIGINT, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        _interrupted.clear()
+
+
+def raise_if_interrupted() -> None:
+    """Raise ``KeyboardInterrupt`` if a SIGINT came during :func:`catch_interrupts`."""
+    if _interrupted.is_set():
+        raise KeyboardInterrupt
 
 
 @contextlib.contextmanager

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
+import scipy.sparse as sp
 from fakes import CurveClassifier
-from sklearn.linear_model import LogisticRegression, SGDRegressor
+from sklearn.compose import make_column_transformer
+from sklearn.decomposition import PCA
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression, SGDClassifier, SGDRegressor
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from skhpo import HyperbandSearchCV, SuccessiveHalvingSearchCV
 
@@ -22,6 +27,30 @@ class Untrainable(CurveClassifier):
     def partial_fit(self, *args, **kwargs):  # pragma: no cover - must not run
         raise AssertionError("a model was trained before the bad input was rejected")
 
+
+class UntrainableSGD(SGDClassifier):
+    """scikit-learn's SGDClassifier (its input tags), failing the test if anything trains it."""
+
+    def partial_fit(self, *args, **kwargs):  # pragma: no cover - must not run
+        raise AssertionError("a model was trained before the bad input was rejected")
+
+
+def _with(index, value, X=X):
+    X = X.copy()
+    X[index] = value
+    return X
+
+
+SGD = {"estimator": UntrainableSGD(), "parameters": {"alpha": [1e-4, 1e-3]}}
+PCA_SGD = {
+    "estimator": make_pipeline(PCA(), UntrainableSGD()),
+    "parameters": {"untrainablesgd__alpha": [1e-4, 1e-3]},
+}
+WITH_NAN, WITH_INF = _with((7, 2), np.nan), _with((8, 1), np.inf)
+WITH_TEXT = _with((4, 0), "red", X.astype(object))
+FRAME = pd.DataFrame({"a": X[:, 0], "color": np.where(Y == 1, "red", "blue")})
+FRAME_NAN = pd.DataFrame({"a": X[:, 0], "b": WITH_NAN[:, 2]}, index=[f"s{i}" for i in range(60)])
+NAN_SGD = "UntrainableSGD does not accept missing values"
 
 # (constructor kwargs, fit args, fit kwargs, exception, message regex)
 CASES = [
@@ -55,13 +84,35 @@ CASES = [
     ({}, (X, Y), {"validation_data": (X[:5], Y[:4])}, ValueError, "validation_data"),
     ({}, (X, Y), {"validation_data": X[:5]}, ValueError, "validation_data"),
     ({"test_size": 0.3}, (X, Y), {"validation_data": (X, Y)}, ValueError, "test_size"),
+    # values the estimator rejects, found before training
+    (SGD, (WITH_NAN, Y), {}, ValueError, rf"^X contains NaN \(row 7, column 2\), and {NAN_SGD}"),
+    (SGD, (WITH_INF, Y), {}, ValueError, r"^X contains infinity \(row 8, column 1\)"),
+    (SGD, (sp.csr_matrix(WITH_NAN), Y), {}, ValueError, f"^X contains NaN, and {NAN_SGD}"),
+    (SGD, (FRAME_NAN, Y), {}, ValueError, r"^X's column 'b' contains NaN \(row 's7'\)"),
+    (SGD, (WITH_TEXT, Y), {}, ValueError, "^X holds values that are not numbers .*'red'"),
+    (SGD, (FRAME, Y), {}, ValueError, "^X's column 'color' holds values that are not numbers"),
+    (
+        SGD,
+        (X, Y),
+        {"validation_data": (WITH_NAN[:10], Y[:10])},
+        ValueError,
+        r"^validation_data's X contains NaN \(row 7, column 2\)",
+    ),
+    (
+        SGD,
+        (X, Y),
+        {"validation_data": (X[:10], np.r_[Y[:9], 2])},
+        ValueError,
+        "^validation_data's y has 1 class that y does not have: 2\\. A model never trained",
+    ),
+    (PCA_SGD, (WITH_NAN, Y), {}, ValueError, r"PCA \(the first step of the Pipeline\) does not"),
 ]
 
 
 @pytest.mark.parametrize(("kwargs", "args", "fit_kwargs", "exc", "match"), CASES)
 def test_bad_input(kwargs, args, fit_kwargs, exc, match):
-    kwargs = {"parameters": SPACE, **kwargs}
-    search = HyperbandSearchCV(Untrainable(), kwargs.pop("parameters"), **kwargs)
+    kwargs = {"parameters": SPACE, "estimator": Untrainable(), **kwargs}
+    search = HyperbandSearchCV(kwargs.pop("estimator"), kwargs.pop("parameters"), **kwargs)
     with pytest.raises(exc, match=match):
         search.fit(*args, **fit_kwargs)
 
@@ -101,3 +152,27 @@ def test_successive_halving_bad_input(kwargs, match):
 def test_metadata_validates_too():
     with pytest.raises(ValueError, match="max_iter"):
         HyperbandSearchCV(Untrainable(), SPACE, max_iter=0).metadata  # noqa: B018
+
+
+@pytest.mark.parametrize(
+    ("estimator", "space", "data"),
+    [
+        # an imputer first: NaN is the Pipeline's business
+        (make_pipeline(SimpleImputer(), SGDClassifier()), "sgdclassifier__alpha", WITH_NAN),
+        # text columns encoded by the Pipeline's first step
+        (
+            make_pipeline(
+                make_column_transformer((OneHotEncoder(), ["color"]), remainder="passthrough"),
+                SGDClassifier(),
+            ),
+            "sgdclassifier__alpha",
+            FRAME,
+        ),
+        (SGDClassifier(), "alpha", X.astype(object)),  # numbers in an object array
+        (CurveClassifier(), "a", WITH_NAN),  # an estimator whose input tags are not known
+    ],
+    ids=["imputer first", "encoder first", "object numbers", "unknown estimator"],
+)
+def test_values_the_estimator_accepts_are_not_rejected(estimator, space, data):
+    search = HyperbandSearchCV(estimator, {space: [1e-4, 1e-3]}, max_iter=3, random_state=0)
+    assert len(search.fit(data, Y).cv_results_["params"]) == 5

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import time
+import traceback
+import warnings
 
 import numpy as np
 import pytest
-from fakes import CurveClassifier
+from fakes import CurveClassifier, _stored_steps
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from skhpo import HyperbandSearchCV
+from skhpo._records import error_line
 from skhpo.exceptions import TrialFailedWarning
 
 
@@ -113,3 +118,168 @@ def test_timeout_counts_the_whole_trial():
     assert all("exceeded timeout=0.3" in e for e in res["error"][failed])
     # the 1-epoch first rung of bracket 2 fits in the budget
     assert not failed[res["bracket"] == 2].all()
+
+
+class InterruptedOnce(CurveClassifier):
+    """Sends itself a real SIGINT at the ``at``-th ``partial_fit`` call (of all instances),
+    and handles the ``KeyboardInterrupt`` as C code under TensorFlow may: turns it into
+    another error ("converted") or drops it and goes on ("swallowed")."""
+
+    calls = 0
+
+    def __init__(self, a=0.5, how="converted", at=5):
+        super().__init__(a=a)
+        self.how = how
+        self.at = at
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        type(self).calls += 1
+        if type(self).calls == self.at:
+            try:
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(1)  # the handler raises in here
+            except KeyboardInterrupt:
+                if self.how == "converted":
+                    raise SystemError("bad argument to internal function") from None
+        return super().partial_fit(X, y, classes=classes)
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGINT") or os.name == "nt", reason="POSIX signals")
+@pytest.mark.parametrize("how", ["converted", "swallowed"])
+def test_ctrl_c_stops_the_search_however_it_surfaces(tmp_path, small_xy, how):
+    db = str(tmp_path / "search.db")
+    InterruptedOnce.calls = 0
+    search = HyperbandSearchCV(
+        InterruptedOnce(how=how), {"a": (0.0, 1.0)}, max_iter=9, random_state=0, storage=db
+    )
+    with pytest.raises(KeyboardInterrupt):
+        search.fit(*small_xy)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    stored = _stored_steps(db)
+    assert len(stored) == 4  # the four tasks before the interrupted one, each one epoch
+    # the same search resumes from the storage, trains what was left, and nothing failed
+    search.fit(*small_xy)
+    res = search.cv_results_
+    assert len(res["params"]) == 17 and not (res["state"] == "failed").any()
+    clean = HyperbandSearchCV(CurveClassifier(), {"a": (0.0, 1.0)}, max_iter=9, random_state=0)
+    assert search.search_stats_["n_tasks"] == clean.fit(*small_xy).search_stats_["n_tasks"] - 4
+
+
+def _formatted(exc: BaseException) -> str:
+    try:
+        raise exc
+    except BaseException as raised:
+        return "".join(traceback.format_exception(raised)).rstrip()
+
+
+def _chained() -> str:
+    try:
+        try:
+            raise KeyError("inner")
+        except KeyError as exc:
+            raise RuntimeError("outer") from exc
+    except RuntimeError as exc:
+        return "".join(traceback.format_exception(exc))
+
+
+@pytest.mark.parametrize(
+    ("error", "line"),
+    [
+        (
+            _formatted(ValueError("Input X contains NaN.\nSGDClassifier does not...")),
+            "ValueError: Input X contains NaN.",
+        ),
+        (_chained(), "RuntimeError: outer"),
+        (_formatted(MemoryError()), "MemoryError"),
+        (_formatted(ValueError("x" * 500)), "ValueError: " + "x" * 185 + "..."),
+        ("not a traceback\nsecond line", "not a traceback"),
+    ],
+    ids=["several lines", "chained", "no message", "long", "no frames"],
+)
+def test_error_line_names_the_last_exception(error, line):
+    assert error_line(error) == line
+
+
+def test_all_trials_failed_is_one_error_that_names_the_cause(small_xy, caplog):
+    space = {"a": (0.0, 1.0), "fail": ["fit"]}
+    search = HyperbandSearchCV(CurveClassifier(), space, max_iter=3, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no TrialFailedWarning besides the error
+        with pytest.raises(ValueError) as info:
+            search.fit(*small_xy)
+    message = str(info.value)
+    assert message.startswith("All 5 trials failed with RuntimeError: boom in partial_fit. ")
+    assert "Traceback" not in message
+    cause = str(info.value.__cause__)  # the first trial's traceback, once
+    assert cause.startswith("trial bracket=1-0 failed:\nTraceback (most recent call last):")
+    assert cause.count("RuntimeError: boom in partial_fit") == 1
+    errors = search.cv_results_["error"]
+    assert len(errors) == 5 and all(e.startswith("Traceback") for e in errors)
+    # verbose=0: one line per failed trial, no traceback
+    failures = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert failures == [
+        f"trial {m} failed: RuntimeError: boom in partial_fit"
+        for m in search.cv_results_["model_id"]
+    ]
+
+
+def test_trials_failing_in_several_ways_are_counted(small_xy):
+    space = {"a": (0.0, 1.0), "fail": ["fit", "memory"]}
+    search = HyperbandSearchCV(CurveClassifier(), space, max_iter=9, random_state=0)
+    with pytest.raises(ValueError) as info:
+        search.fit(*small_xy)
+    fails = [p["fail"] for p in search.cv_results_["params"]]
+    n_fit, n_memory = fails.count("fit"), fails.count("memory")
+    (n1, e1), (n2, e2) = sorted(
+        [
+            (n_fit, "RuntimeError: boom in partial_fit"),
+            (n_memory, "MemoryError: simulated out of memory"),
+        ],
+        reverse=True,
+    )
+    assert str(info.value).startswith(
+        f"All 17 trials failed in 2 ways: {n1} with {e1}; {n2} with {e2}. "
+    )
+
+
+def test_a_failed_trial_is_one_line_unless_verbose(small_xy, caplog):
+    space = {"a": (0.0, 1.0), "fail": [None, None, "fit"]}
+    for verbose in (0, 2):
+        caplog.clear()
+        search = HyperbandSearchCV(
+            CurveClassifier(), space, max_iter=9, random_state=0, verbose=verbose
+        )
+        with pytest.warns(TrialFailedWarning) as warned:
+            search.fit(*small_xy)
+        res = search.cv_results_
+        failed = res["state"] == "failed"
+        (warning,) = warned
+        assert str(warning.message) == (
+            f"{failed.sum()} of 17 trials failed with RuntimeError: boom in partial_fit; they "
+            "got error_score=nan, and their tracebacks are in cv_results_['error']."
+        )
+        logged = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+        assert len(logged) == failed.sum()
+        if verbose:
+            assert all(m.count("\n") > 3 and "Traceback" in m for m in logged)
+        else:
+            assert all("\n" not in m for m in logged)
+        # every failed trial's traceback is kept, in cv_results_ and in its last history record
+        for model_id, error in zip(res["model_id"][failed], res["error"][failed], strict=True):
+            assert "Traceback" in error and "boom in partial_fit" in error
+            assert search.model_history_[model_id][-1]["error"] == error
+        ok = [h for h in search.history_ if h["model_id"] not in res["model_id"][failed]]
+        assert ok and all(h["error"] is None for h in ok)
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX signals")
+def test_ctrl_c_turned_into_another_error_while_refitting(small_xy):
+    space = {"a": (0.0, 1.0)}
+    n_search = HyperbandSearchCV(CurveClassifier(), space, max_iter=9).metadata["partial_fit_calls"]
+    InterruptedOnce.calls = 0
+    search = HyperbandSearchCV(
+        InterruptedOnce(at=n_search + 1), space, max_iter=9, random_state=0, refit=True
+    )
+    with pytest.raises(KeyboardInterrupt):
+        search.fit(*small_xy)
+    assert InterruptedOnce.calls == n_search + 1  # it was the refit's first epoch

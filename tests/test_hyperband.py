@@ -152,7 +152,7 @@ def test_error_score_raise(small_xy):
 
 def test_all_trials_failing_is_an_error(small_xy):
     space = {"a": (0.0, 1.0), "fail": ["fit"]}
-    with pytest.warns(TrialFailedWarning), pytest.raises(ValueError, match="All 5 trials failed"):
+    with pytest.raises(ValueError, match="All 5 trials failed"):
         _search(parameters=space, max_iter=3).fit(*small_xy)
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import os
+
 import numpy as np
 import pytest
 
@@ -227,3 +230,156 @@ def test_search_scores_trials_without_model_predict(digits, count_keras_predicts
     assert search.best_score_ > 0.5
     search.predict(X[:10])  # the user's own predictions go through Keras' predict
     assert count_keras_predicts == [10]
+
+
+# A search of tiny Keras models on digits, resumed from one storage file 20 times in one
+# process; the test sends it a real SIGINT at a random moment of each run. It reports,
+# for each KeyboardInterrupt, where the signal landed and what it had been turned into.
+CTRL_C_CHILD = """
+import json, sys
+import keras
+from scikeras.wrappers import KerasClassifier
+from sklearn.datasets import load_digits
+from skhpo import HyperbandSearchCV
+
+def build(hidden=8, learning_rate=1e-2, meta=None):
+    model = keras.Sequential([
+        keras.Input((meta["n_features_in_"],)),
+        keras.layers.Dense(hidden, activation="relu"),
+        keras.layers.Dense(meta["n_classes_"], activation="softmax"),
+    ])
+    model.compile(keras.optimizers.Adam(learning_rate), "sparse_categorical_crossentropy")
+    return model
+
+def landing(exc):
+    frames, tb = [], exc.__traceback__
+    while tb is not None:
+        frames.append(tb.tb_frame.f_code)
+        tb = tb.tb_next
+    if frames[-1].co_name == "interrupt":  # skhpo's SIGINT handler: where it was called
+        frames.pop()
+    causes, e = [], exc
+    while e.__cause__ or e.__context__:
+        e = e.__cause__ or e.__context__
+        causes.append(type(e).__name__)
+    return {"where": f"{frames[-1].co_filename}:{frames[-1].co_name}", "causes": causes}
+
+X, y = load_digits(return_X_y=True)
+X = (X / 16).astype("float32")
+db, rounds = sys.argv[1], int(sys.argv[2])
+space = {"model__hidden": [4, 8, 16], "model__learning_rate": (1e-3, 1e-1, "log-uniform")}
+for i in range(rounds):
+    clf = KerasClassifier(build, verbose=0, batch_size=32, random_state=0)
+    search = HyperbandSearchCV(clf, space, max_iter=27, random_state=0, storage=db)
+    try:
+        print("fit", i, flush=True)
+        search.fit(X, y)
+    except KeyboardInterrupt as exc:
+        if i == rounds - 1:
+            raise  # the last one reaches the top: the process exits with it
+        print("interrupted", json.dumps(landing(exc)), flush=True)
+    except BaseException as exc:
+        print("error", repr(exc), flush=True)
+        raise
+    else:
+        print("finished", flush=True)
+        break
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(os.name == "nt", reason="POSIX signals")
+def test_ctrl_c_at_random_moments_stops_a_keras_search(tmp_path):
+    import queue
+    import random
+    import signal
+    import sqlite3
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    from fakes import _stored_steps
+
+    db, rounds = str(tmp_path / "search.db"), 20
+    seed = random.randrange(2**32)
+    rng = random.Random(seed)
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    t0 = time.perf_counter()
+    with open(tmp_path / "stderr", "w+") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", CTRL_C_CHILD, db, str(rounds)],
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
+            env=env,
+        )
+        lines: queue.Queue = queue.Queue()
+        threading.Thread(target=lambda: [lines.put(x.strip()) for x in proc.stdout]).start()
+
+        def line(timeout):
+            try:
+                return lines.get(timeout=timeout)
+            except queue.Empty:
+                return "(nothing)"
+
+        landings, stored = [], []
+        try:
+            for i in range(rounds):
+                assert line(120) == f"fit {i}"
+                time.sleep(rng.uniform(0.0, 3.0))
+                proc.send_signal(signal.SIGINT)
+                if i < rounds - 1:
+                    reply = line(30)
+                    assert reply.startswith("interrupted "), (seed, i, reply)
+                    landings.append(json.loads(reply.removeprefix("interrupted ")))
+                    with sqlite3.connect(db) as con:
+                        stored.append(con.execute("SELECT COUNT(*) FROM steps").fetchone()[0])
+            proc.wait(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        err.seek(0)
+        err = err.read()
+    assert proc.returncode != 0 and err.rstrip().endswith("KeyboardInterrupt"), err[-2000:]
+    # records kept: the storage only grows, every step once, and each run resumed from it
+    assert stored == sorted(stored) and stored[-1] > 0
+    steps = _stored_steps(db)
+    assert len(set(steps)) == len(steps)
+    in_tf = sum("tensorflow" in x["where"] or "keras" in x["where"] for x in landings)
+    converted = [x["causes"] for x in landings if x["causes"]]
+    swallowed = sum(x["where"].endswith("raise_if_interrupted") for x in landings)
+    print(
+        f"seed {seed}: {rounds} SIGINTs in {time.perf_counter() - t0:.0f} s; of the first "
+        f"{len(landings)}, {in_tf} landed in TensorFlow/Keras code, {len(converted)} were "
+        f"turned into another error there ({converted}), {swallowed} were dropped there; "
+        f"{stored[-1]} steps stored"
+    )
+
+
+def test_scikeras_rejects_what_the_search_rejects_before_training(digits):
+    """Pins the scikeras behaviour the search's check relies on, then checks the search
+    rejects the same input before building any model."""
+    X, y = digits[0][:100].astype(np.float64), digits[1][:100]
+    X[5, 3] = np.nan
+    text = X.astype(object)
+    text[5, 3] = "red"
+    for bad, message in [(X, "Input X contains NaN"), (text, "could not convert string")]:
+        with pytest.raises(ValueError, match=message):
+            _clf().partial_fit(bad, y, classes=np.arange(10))
+    built = []
+
+    def build(meta=None):
+        built.append(meta)  # pragma: no cover - must not run
+        return build_mlp(meta=meta)  # pragma: no cover
+
+    clf = wrappers.KerasClassifier(build, verbose=0)
+    search = HyperbandSearchCV(clf, {"batch_size": [32, 64]}, max_iter=3, random_state=0)
+    with pytest.raises(
+        ValueError, match=r"X contains NaN \(row 5, column 3\), and KerasClassifier"
+    ):
+        search.fit(X, y)
+    with pytest.raises(ValueError, match="not numbers .*'red'.*KerasClassifier needs numbers"):
+        search.fit(text, y)
+    assert built == []
