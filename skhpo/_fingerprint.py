@@ -143,9 +143,24 @@ def _from_method(obj: Any, method: str) -> list | None:
         return None
     try:
         described = bound(deep=False) if method == "get_params" else bound()
-        return [_qualname(type(obj)), describe(described)]
     except Exception:  # a get_config that raises for subclassed Keras models, ...
         return None
+    if method == "get_config" and isinstance(described, dict):
+        described = _without_counter(described)
+    return [_qualname(type(obj)), describe(described)]
+
+
+def _without_counter(config: dict) -> dict:
+    """A Keras config without the process's counter in its default name.
+
+    Keras names an object from a per-process counter (the third ``Adam()`` made in a
+    process is ``"adam_2"``), so the same optimizer would describe differently in each
+    process: the ``_<n>`` suffix of ``name`` is dropped.
+    """
+    name = config.get("name")
+    if isinstance(name, str):
+        config = {**config, "name": re.sub(r"_\d+$", "", name)}
+    return config
 
 
 def _space(obj: Any) -> list | None:
