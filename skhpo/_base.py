@@ -16,11 +16,11 @@ from typing import Any
 
 import joblib
 import numpy as np
-from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
+from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
 from sklearn.metrics import check_scoring, get_scorer_names
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
-from sklearn.utils import _safe_indexing, check_random_state, get_tags
+from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _num_samples, check_is_fitted
@@ -30,23 +30,15 @@ from ._events import LoggingCallback, ProgressBar, SearchCallback
 from ._executor import InProcessExecutor
 from ._records import FAILED, cv_results
 from ._schedule import Bracket, plan_metadata
-from ._worker import SearchData, refit_task
+from ._worker import SearchData, estimator_tags, refit_task
+from ._worker import final_step as _final_step
+from ._worker import is_classifier_estimator as _is_classifier
 from .exceptions import SkhpoWarning, TrialFailedWarning
 from .space import SearchSpace
 
 __all__ = ["BaseEpochSearchCV"]
 
 DEFAULT_TEST_SIZE = 0.2
-
-
-def _final_step(estimator: Any) -> Any:
-    return estimator.steps[-1][1] if isinstance(estimator, Pipeline) else estimator
-
-
-def _is_classifier(estimator: Any) -> bool:
-    """``is_classifier``, also for scikeras 0.13 wrappers (which declare ``_estimator_type``)."""
-    final = _final_step(estimator)
-    return is_classifier(estimator) or getattr(final, "_estimator_type", None) == "classifier"
 
 
 def _estimator_has(attr: str):
@@ -498,10 +490,8 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        sub = get_tags(self.estimator)
-        tags.estimator_type = (
-            "classifier" if _is_classifier(self.estimator) else (sub.estimator_type)
-        )
+        sub = estimator_tags(self.estimator)
+        tags.estimator_type = sub.estimator_type
         tags.classifier_tags = copy.deepcopy(sub.classifier_tags)
         tags.regressor_tags = copy.deepcopy(sub.regressor_tags)
         tags.input_tags.pairwise = sub.input_tags.pairwise

@@ -11,8 +11,9 @@ from numbers import Integral
 from typing import Any
 
 import numpy as np
+import sklearn
 from scipy.optimize import OptimizeResult
-from sklearn.base import clone
+from sklearn.base import clone, is_classifier
 from sklearn.exceptions import FitFailedWarning
 from sklearn.model_selection import _search as _sklearn_search
 from sklearn.model_selection._search import BaseSearchCV
@@ -281,6 +282,7 @@ refit_time_, multimetric_
             The fitted search.
         """
         self._validate_params()
+        _check_tags_readable(self.estimator)
         self._plan = self._check_search_spaces()
         self._search_callbacks = _check_callbacks(callback)
         params = {**(self.fit_params or {}), **fit_params}
@@ -408,6 +410,21 @@ refit_time_, multimetric_
                     f"Parameter {name!r} of the search space cannot be set on "
                     f"{type(self.estimator).__name__}: {exc}"
                 ) from exc
+
+
+def _check_tags_readable(estimator: Any) -> None:
+    """BaseSearchCV.fit calls ``is_classifier(estimator)``: fail clearly, before any fit."""
+    try:
+        is_classifier(estimator)
+    except AttributeError as exc:
+        raise TypeError(
+            f"scikit-learn {sklearn.__version__} cannot read the tags of "
+            f"{type(estimator).__name__} ({exc}), and BayesSearchCV, a scikit-learn "
+            "BaseSearchCV, calls is_classifier on its estimator to choose the folds. This "
+            "is what scikeras 0.13 wrappers do on scikit-learn 1.6: upgrade scikit-learn to "
+            "1.7 or later, or use HyperbandSearchCV or SuccessiveHalvingSearchCV, which "
+            "recognise scikeras wrappers themselves."
+        ) from exc
 
 
 def _update_result(result: OptimizeResult, batch: list, scores: list, elapsed: float) -> None:

@@ -227,3 +227,32 @@ def test_search_scores_trials_without_model_predict(digits, count_keras_predicts
     assert search.best_score_ > 0.5
     search.predict(X[:10])  # the user's own predictions go through Keras' predict
     assert count_keras_predicts == [10]
+
+
+class _TagsFailAsOnSklearn16(wrappers.KerasClassifier):
+    """A KerasClassifier whose scikit-learn tags fail as scikeras 0.13's do on 1.6.x."""
+
+    def __sklearn_tags__(self):
+        raise AttributeError("'super' object has no attribute '__sklearn_tags__'")
+
+
+def test_scikeras_wrappers_are_recognised_without_their_tags(digits):
+    """scikit-learn 1.6's get_tags fails on scikeras 0.13 wrappers; skhpo does not ask it."""
+    from sklearn.base import is_classifier, is_regressor
+
+    from skhpo import BayesSearchCV
+
+    X, y = digits[0][:300], digits[1][:300]
+    est = _TagsFailAsOnSklearn16(build_mlp, verbose=0, random_state=0, batch_size=64)
+    search = HyperbandSearchCV(est, {"model__nunits": [8, 16]}, max_iter=2, random_state=0)
+    assert is_classifier(search)
+    search.fit(X, y)
+    assert set(search.cv_results_["state"]) == {"completed"}
+    # classes were passed to partial_fit, and the hold-out split was stratified
+    np.testing.assert_array_equal(search.classes_, np.arange(10))
+    assert is_classifier(HyperbandSearchCV(make_pipeline(StandardScaler(), est), {}))
+    # scikeras' own wrappers: from scikit-learn 1.7 their tags say no type at all
+    assert is_regressor(HyperbandSearchCV(wrappers.KerasRegressor(build_mlp), {}))
+    # BayesSearchCV is a BaseSearchCV, which calls is_classifier itself: a clear error
+    with pytest.raises(TypeError, match="cannot read the tags of _TagsFailAsOnSklearn16"):
+        BayesSearchCV(est, {"model__nunits": [8, 16]}, n_iter=1, cv=2).fit(X, y)
