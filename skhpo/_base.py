@@ -16,6 +16,7 @@ from typing import Any
 
 import joblib
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
 from sklearn.metrics import check_scoring, get_scorer_names
 from sklearn.model_selection import train_test_split
@@ -23,7 +24,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import _num_samples, check_is_fitted
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import _num_samples, check_array, check_is_fitted
 
 from ._driver import run_search
 from ._events import LoggingCallback, ProgressBar, SearchCallback
@@ -372,7 +374,7 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
             ],
         }
         failed = [t for t in trials if t.state == FAILED]
-        if failed:
+        if failed and outcome.best_index is not None:  # else fit raises with the first error
             warnings.warn(
                 f"{len(failed)} of {len(trials)} trials failed and got error_score="
                 f"{self.error_score!r}; their errors are in cv_results_['error']. "
@@ -384,6 +386,7 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
             self.best_index_ = int(outcome.best_index)
             self.best_params_ = dict(trials[self.best_index_].params)
             self.best_score_ = float(trials[self.best_index_].score)
+            self.n_iter_ = int(trials[self.best_index_].epochs)
 
     # -- validation ---------------------------------------------------------------------
 
@@ -420,11 +423,15 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
     def _check_data(self, X, y, validation_data, fit_params):
         if X is None:
             raise ValueError("X is None; fit needs training data")
+        X, y = _indexable(X), _indexable(y)
+        if validation_data is not None and isinstance(validation_data, tuple | list):
+            validation_data = tuple(_indexable(v) for v in validation_data)
         if getattr(X, "ndim", 2) < 2:
             raise ValueError(
                 f"X must have at least 2 dimensions (n_samples, n_features), got shape "
                 f"{np.shape(X)}; reshape a single feature with X.reshape(-1, 1)"
             )
+        _check_X(X)
         n = _num_samples(X)
         if y is not None and _num_samples(y) != n:
             raise ValueError(
@@ -494,6 +501,7 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
         tags.estimator_type = sub.estimator_type
         tags.classifier_tags = copy.deepcopy(sub.classifier_tags)
         tags.regressor_tags = copy.deepcopy(sub.regressor_tags)
+        tags.target_tags.multi_output = sub.target_tags.multi_output
         tags.input_tags.pairwise = sub.input_tags.pairwise
         tags.input_tags.sparse = sub.input_tags.sparse
         tags.array_api_support = sub.array_api_support
@@ -567,10 +575,12 @@ def _check_classification_target(y: Any, what: str) -> None:
     arr = np.asarray(y)
     if arr.dtype.kind == "f" and np.isnan(arr).any():
         raise ValueError(f"{what} contains NaN; a classifier's targets must be class labels")
+    if arr.dtype.kind in "fc":  # continuous or complex: scikit-learn's "Unknown label type"
+        check_classification_targets(arr)
     if arr.dtype.kind == "O" and any(v is None for v in arr.ravel()):
         raise ValueError(f"{what} contains None; a classifier's targets must be class labels")
     if what == "y" and np.unique(arr, axis=0 if arr.ndim > 1 else None).shape[0] < 2:
-        raise ValueError(f"{what} has a single class; a classifier needs at least two")
+        raise ValueError(f"{what} has one class; a classifier needs at least two")
 
 
 def _concat(a: Any, b: Any) -> Any:
@@ -578,4 +588,31 @@ def _concat(a: Any, b: Any) -> Any:
         import pandas as pd
 
         return pd.concat([a, b])
+    if sp.issparse(a):
+        return sp.vstack([a, b], format=a.format)
     return np.concatenate([np.asarray(a), np.asarray(b)])
+
+
+def _indexable(data: Any) -> Any:
+    """``data`` in a form that rows can be taken from, converted only where it must be.
+
+    Sparse matrices in formats without row indexing (COO, DIA, BSR, ...) become CSR, and
+    objects that only implement ``__array__`` become NumPy arrays. Arrays, sparse CSR/CSC,
+    DataFrames, lists and other collections are returned as they are.
+    """
+    if sp.issparse(data):
+        return data if data.format in ("csr", "csc") else data.tocsr()
+    if hasattr(data, "__array__") and not hasattr(data, "shape"):
+        return np.asarray(data)
+    return data
+
+
+def _check_X(X: Any) -> None:
+    """scikit-learn's checks of a NumPy or sparse ``X`` that need no copy.
+
+    Complex values, no samples or no features are errors before any training; the
+    estimator itself judges the values (NaN, strings) when it trains. Other inputs
+    (DataFrames, ...) are left to the estimator, unconverted.
+    """
+    if isinstance(X, np.ndarray) or sp.issparse(X):
+        check_array(X, accept_sparse=True, dtype=None, ensure_all_finite=False, allow_nd=True)

@@ -17,7 +17,7 @@ from sklearn.base import clone, is_classifier
 from sklearn.exceptions import FitFailedWarning
 from sklearn.model_selection import _search as _sklearn_search
 from sklearn.model_selection._search import BaseSearchCV
-from sklearn.utils import check_random_state
+from sklearn.utils import check_random_state, get_tags
 from sklearn.utils._param_validation import Interval
 
 from .samplers import GPSampler
@@ -244,6 +244,12 @@ refit_time_, multimetric_
         self.fit_params = fit_params
         self.n_points = n_points
         self.random_state = random_state
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # BaseSearchCV leaves this one out; scikit-learn's check_supervised_y_2d reads it
+        tags.target_tags.multi_output = get_tags(self.estimator).target_tags.multi_output
+        return tags
 
     @property
     def total_iterations(self) -> int:
