@@ -8,22 +8,12 @@ import pytest
 keras = pytest.importorskip("keras")
 wrappers = pytest.importorskip("scikeras.wrappers")
 
-import sklearn  # noqa: E402
+from compat import fails_on_sklearn_16_with_scikeras  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
 from skhpo import HyperbandSearchCV  # noqa: E402
 from skhpo._worker import fit_epochs  # noqa: E402
-
-# scikit-learn 1.6 itself calls get_tags on a scikeras 0.13 wrapper in Pipeline.predict
-# (check_is_fitted) and in its scorers (is_classifier), and that raises there. skhpo's own
-# code does not ask (test_scikeras_wrappers_are_recognised_without_their_tags).
-SKLEARN_16_SCIKERAS = pytest.mark.xfail(
-    tuple(int(p) for p in sklearn.__version__.split(".")[:2]) < (1, 7),
-    reason="scikit-learn 1.6's get_tags fails on scikeras 0.13 wrappers",
-    raises=AttributeError,
-    strict=True,
-)
 
 
 def build_mlp(nunits=16, dropout=0.0, learning_rate=1e-2, meta=None):
@@ -87,7 +77,7 @@ def test_fit_epochs_first_call_of_several_epochs(digits, count_keras_fits):
     assert est.predict(X[:5]).shape == (5,)
 
 
-@SKLEARN_16_SCIKERAS
+@fails_on_sklearn_16_with_scikeras(AttributeError)
 def test_keras_pipeline_search_end_to_end(digits, count_keras_fits):
     X, y = digits
     pipe = make_pipeline(StandardScaler(), _clf())
@@ -185,7 +175,7 @@ def _reg(**kw):
         (_reg, "neg_mean_squared_error", 32, 1),
     ],
 )
-@SKLEARN_16_SCIKERAS
+@fails_on_sklearn_16_with_scikeras(AttributeError)
 def test_validation_scores_call_the_keras_model_directly(
     digits, count_keras_predicts, make, scoring, batch_size, n_val
 ):
