@@ -11,7 +11,7 @@ LINT_PATHS := skhpo tests examples docs/conf.py $(wildcard bench)
 # Quiet TensorFlow's C++ start-up logging.
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: setup demo test bench docs lint format clean
+.PHONY: setup demo test test-oldest bench docs lint format clean
 
 # Create the venv if missing and install skhpo with every extra, once: the stamp is
 # remade only when the packaging files change.
@@ -28,6 +28,21 @@ demo: setup
 
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The test suite against the lower bounds of pyproject.toml (.ci/oldest-constraints.txt
+# pins them) in a second venv, .venv-oldest; Python 3.11 at most (numpy 1.24's wheels).
+OLDEST_VENV ?= .venv-oldest
+OLDEST_PY := $(OLDEST_VENV)/bin/python
+OLDEST_STAMP := $(OLDEST_VENV)/.skhpo-installed
+
+$(OLDEST_STAMP): pyproject.toml setup.py .ci/oldest-constraints.txt
+	test -x $(OLDEST_PY) || $(PYTHON) -m venv $(OLDEST_VENV)
+	$(OLDEST_PY) -m pip install -q --upgrade pip
+	$(OLDEST_PY) -m pip install -q -c .ci/oldest-constraints.txt -e ".[test]"
+	touch $(OLDEST_STAMP)
+
+test-oldest: $(OLDEST_STAMP)
+	$(OLDEST_PY) -m pytest $(PYTEST_ARGS)
 
 # The canonical benchmark, with the peers of the bench extra (keras-tuner, scikit-optimize)
 # installed once; BENCH_ARGS="--repeats 1 --no-keras-tuner", say.

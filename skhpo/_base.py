@@ -18,7 +18,8 @@ from numbers import Real
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, MetaEstimatorMixin, is_classifier
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, MetaEstimatorMixin
 from sklearn.metrics import check_scoring, get_scorer_names
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
@@ -29,7 +30,8 @@ from sklearn.utils._param_validation import (
     validate_parameter_constraints,
 )
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import _num_samples, check_is_fitted
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import _num_samples, check_array, check_is_fitted
 
 from ._driver import run_search
 from ._events import LoggingCallback, ProgressBar, SearchCallback
@@ -42,25 +44,18 @@ from ._worker import (
     SearchData,
     _is_scikeras,
     catch_interrupts,
+    estimator_tags,
     raise_if_interrupted,
     refit_task,
 )
+from ._worker import final_step as _final_step
+from ._worker import is_classifier_estimator as _is_classifier
 from .exceptions import SkhpoWarning, TrialFailedWarning
 from .space import SearchSpace
 
 __all__ = ["BaseEpochSearchCV"]
 
 DEFAULT_TEST_SIZE = 0.2
-
-
-def _final_step(estimator: Any) -> Any:
-    return estimator.steps[-1][1] if isinstance(estimator, Pipeline) else estimator
-
-
-def _is_classifier(estimator: Any) -> bool:
-    """``is_classifier``, also for scikeras 0.13 wrappers (which declare ``_estimator_type``)."""
-    final = _final_step(estimator)
-    return is_classifier(estimator) or getattr(final, "_estimator_type", None) == "classifier"
 
 
 def _estimator_has(attr: str):
@@ -487,6 +482,7 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
             self.best_index_ = int(outcome.best_index)
             self.best_params_ = dict(trials[self.best_index_].params)
             self.best_score_ = float(trials[self.best_index_].score)
+            self.n_iter_ = int(trials[self.best_index_].epochs)
 
     # -- validation ---------------------------------------------------------------------
 
@@ -518,11 +514,15 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
     def _check_data(self, X, y, validation_data, fit_params):
         if X is None:
             raise ValueError("X is None; fit needs training data")
+        X, y = _indexable(X), _indexable(y)
+        if validation_data is not None and isinstance(validation_data, tuple | list):
+            validation_data = tuple(_indexable(v) for v in validation_data)
         if getattr(X, "ndim", 2) < 2:
             raise ValueError(
                 f"X must have at least 2 dimensions (n_samples, n_features), got shape "
                 f"{np.shape(X)}; reshape a single feature with X.reshape(-1, 1)"
             )
+        _check_X(X)
         n = _num_samples(X)
         if y is not None and _num_samples(y) != n:
             raise ValueError(
@@ -592,12 +592,11 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        sub = get_tags(self.estimator)
-        tags.estimator_type = (
-            "classifier" if _is_classifier(self.estimator) else (sub.estimator_type)
-        )
+        sub = estimator_tags(self.estimator)
+        tags.estimator_type = sub.estimator_type
         tags.classifier_tags = copy.deepcopy(sub.classifier_tags)
         tags.regressor_tags = copy.deepcopy(sub.regressor_tags)
+        tags.target_tags.multi_output = sub.target_tags.multi_output
         tags.input_tags.pairwise = sub.input_tags.pairwise
         tags.input_tags.sparse = sub.input_tags.sparse
         tags.array_api_support = sub.array_api_support
@@ -681,10 +680,12 @@ def _check_classification_target(y: Any, what: str) -> None:
     arr = np.asarray(y)
     if arr.dtype.kind == "f" and np.isnan(arr).any():
         raise ValueError(f"{what} contains NaN; a classifier's targets must be class labels")
+    if arr.dtype.kind in "fc":  # continuous or complex: scikit-learn's "Unknown label type"
+        check_classification_targets(arr)
     if arr.dtype.kind == "O" and any(v is None for v in arr.ravel()):
         raise ValueError(f"{what} contains None; a classifier's targets must be class labels")
     if what == "y" and np.unique(arr, axis=0 if arr.ndim > 1 else None).shape[0] < 2:
-        raise ValueError(f"{what} has a single class; a classifier needs at least two")
+        raise ValueError(f"{what} has one class; a classifier needs at least two")
 
 
 class _TrialTraceback(Exception):
@@ -875,4 +876,31 @@ def _concat(a: Any, b: Any) -> Any:
         import pandas as pd
 
         return pd.concat([a, b])
+    if sp.issparse(a):
+        return sp.vstack([a, b], format=a.format)
     return np.concatenate([np.asarray(a), np.asarray(b)])
+
+
+def _indexable(data: Any) -> Any:
+    """``data`` in a form that rows can be taken from, converted only where it must be.
+
+    Sparse matrices in formats without row indexing (COO, DIA, BSR, ...) become CSR, and
+    objects that only implement ``__array__`` become NumPy arrays. Arrays, sparse CSR/CSC,
+    DataFrames, lists and other collections are returned as they are.
+    """
+    if sp.issparse(data):
+        return data if data.format in ("csr", "csc") else data.tocsr()
+    if hasattr(data, "__array__") and not hasattr(data, "shape"):
+        return np.asarray(data)
+    return data
+
+
+def _check_X(X: Any) -> None:
+    """scikit-learn's checks of a NumPy or sparse ``X`` that need no copy.
+
+    Complex values, no samples or no features are errors before any training; the
+    estimator itself judges the values (NaN, strings) when it trains. Other inputs
+    (DataFrames, ...) are left to the estimator, unconverted.
+    """
+    if isinstance(X, np.ndarray) or sp.issparse(X):
+        check_array(X, accept_sparse=True, dtype=None, ensure_all_finite=False, allow_nd=True)

@@ -21,8 +21,9 @@ from typing import Any, ClassVar
 
 import joblib
 import numpy as np
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, clone
 from sklearn.pipeline import Pipeline
+from sklearn.utils import ClassifierTags, RegressorTags, get_tags
 
 from ._promotion import should_stop_early
 from ._storage import _dumps, read_stored_step
@@ -47,6 +48,40 @@ def _is_scikeras(model: Any) -> bool:
     return wrappers is not None and isinstance(model, wrappers.BaseWrapper)
 
 
+def final_step(estimator: Any) -> Any:
+    """The estimator trained epoch by epoch: a Pipeline's last step, or ``estimator``."""
+    return estimator.steps[-1][1] if isinstance(estimator, Pipeline) else estimator
+
+
+def estimator_tags(estimator: Any) -> Any:
+    """scikit-learn's tags of ``estimator``, with a scikeras wrapper's type declared.
+
+    For a scikeras wrapper (or a Pipeline ending in one), the type comes from the
+    wrapper's ``_estimator_type``, and ``get_tags`` is not called on the wrapper itself:
+    on scikit-learn 1.6 it raises ``AttributeError: 'super' object has no attribute
+    '__sklearn_tags__'`` for scikeras 0.13 (whose ``ClassifierMixin`` comes after
+    ``BaseEstimator``), and from 1.7 on it answers ``estimator_type=None``.
+    """
+    final = final_step(estimator)
+    if not _is_scikeras(final):
+        return get_tags(estimator)
+    # A Pipeline's tags survive a step whose tags fail; the wrapper's are the defaults.
+    tags = get_tags(estimator) if final is not estimator else BaseEstimator.__sklearn_tags__(final)
+    kind = getattr(final, "_estimator_type", None)
+    tags.estimator_type = kind
+    if kind == "classifier":
+        tags.classifier_tags = ClassifierTags()
+    elif kind == "regressor":
+        tags.regressor_tags = RegressorTags()
+    tags.target_tags.required = kind in ("classifier", "regressor")
+    return tags
+
+
+def is_classifier_estimator(estimator: Any) -> bool:
+    """``is_classifier``, also for scikeras wrappers (see :func:`estimator_tags`)."""
+    return estimator_tags(estimator).estimator_type == "classifier"
+
+
 def fit_epochs(model: Any, X: Any, y: Any, n_epochs: int, fit_params: dict) -> None:
     """Train ``model`` for ``n_epochs`` more epochs, resuming where it stopped.
 
@@ -64,7 +99,7 @@ def fit_epochs(model: Any, X: Any, y: Any, n_epochs: int, fit_params: dict) -> N
         kwargs = dict(fit_params)
         classes = kwargs.pop("classes", None)
         sample_weight = kwargs.pop("sample_weight", None)
-        if _is_keras_classifier(model):
+        if is_classifier_estimator(model):
             # What KerasClassifier.partial_fit does before delegating to _fit.
             model.classes_ = classes if classes is not None else getattr(model, "classes_", None)
         model._fit(
@@ -79,11 +114,6 @@ def fit_epochs(model: Any, X: Any, y: Any, n_epochs: int, fit_params: dict) -> N
         return
     for _ in range(n_epochs):
         model.partial_fit(X, y, **fit_params)
-
-
-def _is_keras_classifier(model: Any) -> bool:
-    wrappers = sys.modules.get("scikeras.wrappers")
-    return wrappers is not None and isinstance(model, wrappers.KerasClassifier)
 
 
 @dataclass

@@ -11,11 +11,13 @@ from numbers import Integral
 from typing import Any
 
 import numpy as np
+import sklearn
 from scipy.optimize import OptimizeResult
 from scipy.stats import rankdata
+from sklearn.base import is_classifier
 from sklearn.exceptions import FitFailedWarning
 from sklearn.model_selection._search import BaseSearchCV
-from sklearn.utils import check_random_state
+from sklearn.utils import check_random_state, get_tags
 from sklearn.utils._param_validation import Interval
 
 from ._settable import check_settable
@@ -254,6 +256,12 @@ refit_time_, multimetric_
         self.n_points = n_points
         self.random_state = random_state
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # BaseSearchCV leaves this one out; scikit-learn's check_supervised_y_2d reads it
+        tags.target_tags.multi_output = get_tags(self.estimator).target_tags.multi_output
+        return tags
+
     @property
     def total_iterations(self) -> int:
         """Settings the search evaluates in all: ``n_iter`` per search space, or each
@@ -291,6 +299,7 @@ refit_time_, multimetric_
             The fitted search.
         """
         self._validate_params()
+        _check_tags_readable(self.estimator)
         self._plan = self._check_search_spaces()
         self._search_callbacks = _check_callbacks(callback)
         params = {**(self.fit_params or {}), **fit_params}
@@ -522,6 +531,21 @@ refit_time_, multimetric_
             GPSampler(**sampler_kwargs)  # its errors now, not after the first fits
             plan.append((sampler_kwargs, n_iter))
         return plan
+
+
+def _check_tags_readable(estimator: Any) -> None:
+    """BaseSearchCV.fit calls ``is_classifier(estimator)``: fail clearly, before any fit."""
+    try:
+        is_classifier(estimator)
+    except AttributeError as exc:
+        raise TypeError(
+            f"scikit-learn {sklearn.__version__} cannot read the tags of "
+            f"{type(estimator).__name__} ({exc}), and BayesSearchCV, a scikit-learn "
+            "BaseSearchCV, calls is_classifier on its estimator to choose the folds. This "
+            "is what scikeras 0.13 wrappers do on scikit-learn 1.6: upgrade scikit-learn to "
+            "1.7 or later, or use HyperbandSearchCV or SuccessiveHalvingSearchCV, which "
+            "recognise scikeras wrappers themselves."
+        ) from exc
 
 
 def _update_result(result: OptimizeResult, batch: list, scores: list, elapsed: float) -> None:

@@ -147,6 +147,8 @@ class HyperbandSearchCV(BaseEpochSearchCV):
         The scorer.
     n_splits_ : int
         Always 1: trials are scored on one hold-out set.
+    n_iter_ : int
+        Epochs the best model was trained (its ``partial_fit_calls``).
     multimetric_ : bool
         Always False.
     refit_time_ : float

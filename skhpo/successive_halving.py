@@ -50,7 +50,7 @@ sampler, sampler_kwargs, return_train_score
     Attributes
     ----------
     cv_results_, history_, model_history_, metadata_, best_estimator_, best_params_, \
-best_score_, best_index_, scorer_, n_splits_, multimetric_, search_stats_
+best_score_, best_index_, scorer_, n_splits_, n_iter_, multimetric_, search_stats_
         As in :class:`~skhpo.HyperbandSearchCV`.
 
     Examples

@@ -11,6 +11,7 @@ import pytest
 keras = pytest.importorskip("keras")
 wrappers = pytest.importorskip("scikeras.wrappers")
 
+from compat import fails_on_sklearn_16_with_scikeras  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
@@ -79,6 +80,7 @@ def test_fit_epochs_first_call_of_several_epochs(digits, count_keras_fits):
     assert est.predict(X[:5]).shape == (5,)
 
 
+@fails_on_sklearn_16_with_scikeras(AttributeError)
 def test_keras_pipeline_search_end_to_end(digits, count_keras_fits):
     X, y = digits
     pipe = make_pipeline(StandardScaler(), _clf())
@@ -176,6 +178,7 @@ def _reg(**kw):
         (_reg, "neg_mean_squared_error", 32, 1),
     ],
 )
+@fails_on_sklearn_16_with_scikeras(AttributeError)
 def test_validation_scores_call_the_keras_model_directly(
     digits, count_keras_predicts, make, scoring, batch_size, n_val
 ):
@@ -383,3 +386,32 @@ def test_scikeras_rejects_what_the_search_rejects_before_training(digits):
     with pytest.raises(ValueError, match="not numbers .*'red'.*KerasClassifier needs numbers"):
         search.fit(text, y)
     assert built == []
+
+
+class _TagsFailAsOnSklearn16(wrappers.KerasClassifier):
+    """A KerasClassifier whose scikit-learn tags fail as scikeras 0.13's do on 1.6.x."""
+
+    def __sklearn_tags__(self):
+        raise AttributeError("'super' object has no attribute '__sklearn_tags__'")
+
+
+def test_scikeras_wrappers_are_recognised_without_their_tags(digits):
+    """scikit-learn 1.6's get_tags fails on scikeras 0.13 wrappers; skhpo does not ask it."""
+    from sklearn.base import is_classifier, is_regressor
+
+    from skhpo import BayesSearchCV
+
+    X, y = digits[0][:300], digits[1][:300]
+    est = _TagsFailAsOnSklearn16(build_mlp, verbose=0, random_state=0, batch_size=64)
+    search = HyperbandSearchCV(est, {"model__nunits": [8, 16]}, max_iter=2, random_state=0)
+    assert is_classifier(search)
+    search.fit(X, y)
+    assert set(search.cv_results_["state"]) == {"completed"}
+    # classes were passed to partial_fit, and the hold-out split was stratified
+    np.testing.assert_array_equal(search.classes_, np.arange(10))
+    assert is_classifier(HyperbandSearchCV(make_pipeline(StandardScaler(), est), {}))
+    # scikeras' own wrappers: from scikit-learn 1.7 their tags say no type at all
+    assert is_regressor(HyperbandSearchCV(wrappers.KerasRegressor(build_mlp), {}))
+    # BayesSearchCV is a BaseSearchCV, which calls is_classifier itself: a clear error
+    with pytest.raises(TypeError, match="cannot read the tags of _TagsFailAsOnSklearn16"):
+        BayesSearchCV(est, {"model__nunits": [8, 16]}, n_iter=1, cv=2).fit(X, y)
