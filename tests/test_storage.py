@@ -291,11 +291,11 @@ def test_a_recomputed_task_reads_its_stored_step_back(tmp_path, small_xy):
     data = SearchData(None, None, None, None, {}, None, storage_path=str(db))
     spec = TrialSpec(best, CurveClassifier(log=str(log)), res["params"][search.best_index_])
     state, record = step_task(spec, data, 1)
-    assert record["restored"] and record["model_id"] == best
-    assert state.epochs == record["epochs"] == state.final.n_calls_ > 0
+    assert record.restored and record.model_id == best
+    assert state.epochs == record.epochs == state.final.n_calls_ > 0
     assert not log.exists()  # nothing trained
     state2, record2 = step_task((state, record), data, 99)  # the next rung, from the first
-    assert record2["restored"] and state2.epochs == state2.final.n_calls_ > state.epochs
+    assert record2.restored and state2.epochs == state2.final.n_calls_ > state.epochs
     assert read_stored_step(str(db), pruned, 0) is None
     assert read_stored_step(str(db), "no-such-trial", 0) is None
     assert read_stored_step(str(tmp_path / "missing.db"), best, 0) is None
