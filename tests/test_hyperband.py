@@ -385,10 +385,25 @@ def test_callbacks_see_every_event(small_xy):
 
 
 def test_nan_safe_best_when_a_promoted_model_gets_worse(small_xy):
-    # a pruned trial whose last score beats every finished one must be best_estimator_
-    search = _search(max_iter=9).fit(*small_xy)
+    # Scores peak at 3 epochs and fall after: the models trained to 9 end worse than
+    # the ones pruned at 3, so the best (by last score) is a pruned trial.
+    search = HyperbandSearchCV(CurveClassifier(peak=3), SPACE, max_iter=9, random_state=0).fit(
+        *small_xy
+    )
     res = search.cv_results_
+    completed = res["state"] == "completed"
+    assert (res["partial_fit_calls"][completed] == 9).any()
+    got_worse = [
+        m
+        for m in res["model_id"][res["partial_fit_calls"] == 9]
+        if search.model_history_[m][-1]["score"] < max(h["score"] for h in search.model_history_[m])
+    ]
+    assert got_worse
     assert search.best_index_ == int(np.nanargmax(res["test_score"]))
+    assert res["state"][search.best_index_] == "pruned"
+    assert search.best_score_ > res["test_score"][completed].max()
+    # best_estimator_ is the pruned trial's model as it was kept, not a completed one's
+    assert search.best_estimator_.n_calls_ == res["partial_fit_calls"][search.best_index_]
     assert math.isclose(search.best_estimator_.score(None, None), search.best_score_)
 
 
