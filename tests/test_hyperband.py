@@ -49,6 +49,7 @@ def test_models_resume_and_epochs_match_the_plan(small_xy):
     assert search.best_estimator_.n_calls_ == res["partial_fit_calls"][search.best_index_]
     assert set(res["state"]) == {"completed", "pruned"}
     assert (res["state"] == "completed").sum() == 4 + 2 + 1 + 1
+    assert {type(s) for s in res["state"]} == {str}  # plain strings, not TrialStatus
 
 
 def test_promotions_keep_the_best_of_each_rung(small_xy):
@@ -367,7 +368,7 @@ def test_callbacks_see_every_event(small_xy):
             self.events.append(("scored", trial.model_id, epochs))
 
         def on_trial_end(self, search, trial):
-            self.events.append(("end", trial.model_id, trial.state))
+            self.events.append(("end", trial.model_id, trial.status, f"{trial.state}"))
 
         def on_search_end(self, search):
             self.events.append(("done", len(search.cv_results_["params"])))
@@ -380,6 +381,7 @@ def test_callbacks_see_every_event(small_xy):
     ends = [e for e in rec.events if e[0] == "end"]
     assert len(ends) == 17 and {e[1] for e in ends} == set(search.cv_results_["model_id"])
     assert all(e[2] in ("completed", "pruned") for e in ends)
+    assert all(e[3] == e[2] for e in ends)  # the alias, formatted as the plain value
     with pytest.raises(TypeError, match="SearchCallback"):
         _search(callbacks=[print]).fit(*small_xy)
 
