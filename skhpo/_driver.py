@@ -13,16 +13,17 @@ import logging
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 from ._executor import Executor
-from ._promotion import asha_promotable, top_k
-from ._records import COMPLETED, FAILED, PRUNED, RUNNING, TrialRecord, error_line
+from ._promotion import asha_promotable, rank_key, top_k
+from ._records import StepRecord, TrialRecord, TrialStatus, error_line
 from ._schedule import Bracket
+from ._storage import Storage
 from ._worker import TrialSpec, raise_if_interrupted, step_task
 
-__all__ = ["AsyncHalving", "SearchOutcome", "SyncHalving", "run_search"]
+__all__ = ["AsyncHalving", "SearchOutcome", "SearchSettings", "SyncHalving", "run_search"]
 
 logger = logging.getLogger("skhpo")
 
@@ -197,10 +198,38 @@ class SearchOutcome:
     best_is_local: bool = False  # best_state is a TrialState here, not an executor handle
 
 
-class _StoredStep:
-    """A trial state kept in the storage (after a resume): loaded when needed."""
+@dataclass(frozen=True)
+class SearchSettings:
+    """Everything one search loop needs (the arguments of :func:`run_search`).
 
-    def __init__(self, storage: Any, index: int) -> None:
+    ``params_per_bracket`` gives every trial's parameters up front, and all brackets
+    start at once; with ``params_per_bracket=None``, ``sampler`` (``ask``/``tell``) is
+    told every score and asked for a bracket's parameters when the bracket starts, once
+    the previous bracket has scored its first rung (BOHB). With ``storage``, the steps
+    it holds are replayed first (nothing is retrained), the trials that were training
+    restart from their checkpoints, and every new step is written to it.
+    """
+
+    executor: Executor
+    data_ref: Any
+    estimator: Any
+    brackets: Sequence[Bracket]
+    params_per_bracket: Sequence[Sequence[dict]] | None
+    _: KW_ONLY
+    eta: float = 3
+    asynchronous: bool = False
+    prefix: str = ""
+    verbose: bool = False
+    callbacks: Sequence[Any] = ()
+    context: Any = None  # the search object, handed to the callbacks
+    storage: Storage | None = None
+    sampler: Any = None
+
+
+class _StoredStep:
+    """A live trial kept in the storage (after a resume): loaded when needed."""
+
+    def __init__(self, storage: Storage, index: int) -> None:
         self._storage = storage
         self._index = index
 
@@ -209,55 +238,211 @@ class _StoredStep:
         return self._storage.load_checkpoint(self._index)
 
 
-class _Loop:
-    """One run of the search loop: policies, live trial states, records, storage."""
+# -- sinks: where what happened goes --------------------------------------------------------
 
-    def __init__(
-        self,
-        executor: Executor,
-        data_ref: Any,
-        estimator: Any,
-        brackets: Sequence[Bracket],
-        params_per_bracket: Sequence[Sequence[dict]] | None,
-        *,
-        eta: float,
-        asynchronous: bool,
-        prefix: str,
-        verbose: bool,
-        callbacks: Sequence[Any],
-        context: Any,
-        storage: Any,
-        sampler: Any = None,
-    ) -> None:
-        self.executor = executor
-        self.data_ref = data_ref
-        self.estimator = estimator
-        self.prefix = prefix
-        self.log = logger.info if verbose else logger.debug
-        self.verbose = verbose
+
+class _Sink:
+    """Told what the loop did; decides nothing. Every event does nothing by default."""
+
+    def trials_added(self, trials: list[TrialRecord]) -> None: ...
+
+    def bracket_started(self, bracket: Bracket) -> None: ...
+
+    def step_done(self, trial: TrialRecord, epochs_before: int, record: StepRecord) -> None: ...
+
+    def trial_failed(self, trial: TrialRecord) -> None: ...
+
+    def trial_ended(self, trial: TrialRecord) -> None: ...
+
+    def message(self, text: str) -> None: ...
+
+    def released(self, index: int) -> None: ...
+
+
+class _StorageSink(_Sink):
+    """Writes trials, steps with their checkpoints, and drops checkpoints let go."""
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+
+    def trials_added(self, trials):
+        self.storage.add_trials(trials)
+
+    def step_done(self, trial, epochs_before, record):
+        self.storage.add_step(trial.index, epochs_before, record)
+
+    def released(self, index):
+        self.storage.drop_checkpoint(index)
+
+
+class _StoredTrialsCheck(_Sink):
+    """While replaying: the trials created again must have their stored parameters."""
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+
+    def trials_added(self, trials):
+        self.storage.add_trials(trials)
+
+
+class _Stats(_Sink):
+    """Time spent in tasks, tasks run, where they ran (the tasks of this run only)."""
+
+    def __init__(self) -> None:
+        self.busy, self.n_tasks = 0.0, 0
+        self.workers: set = set()
+        self.pids: set = set()
+
+    def step_done(self, trial, epochs_before, record):
+        self.busy += record.fit_time + record.score_time
+        self.n_tasks += 1
+        self.workers.add(record.worker)
+        self.pids.add(record.pid)
+
+    def as_dict(self, start: float) -> dict:
+        return {
+            "wall_time": time.time() - start,
+            "busy_time": self.busy,
+            "n_tasks": self.n_tasks,
+            "workers": sorted(w for w in self.workers if w),
+            "pids": sorted(p for p in self.pids if p),
+        }
+
+
+class _History(_Sink):
+    """``model_history_``: one entry per scoring, stored steps included."""
+
+    def __init__(self, start: float) -> None:
+        self.start = start
+        self.entries: list[dict] = []
+
+    def step_done(self, trial, epochs_before, record):
+        last = len(record.scores) - 1
+        for k, (epochs, score, wall) in enumerate(record.scores):
+            self.entries.append(
+                {
+                    "model_id": trial.model_id,
+                    "bracket": trial.bracket,
+                    "params": trial.params,
+                    "partial_fit_calls": epochs,
+                    "score": score,
+                    "elapsed_wall_time": wall - self.start,
+                    "partial_fit_time": record.fit_time,
+                    "score_time": record.score_time,
+                    "worker": record.worker,
+                    **({"train_score": record.train_scores[k]} if record.train_scores else {}),
+                    # a failed task's last score is its error_score
+                    "error": record.error if k == last else None,
+                }
+            )
+
+
+class _SamplerSink(_Sink):
+    """Tells the sampler every score, stored ones included (BOHB)."""
+
+    def __init__(self, sampler: Any) -> None:
+        self.sampler = sampler
+
+    def step_done(self, trial, epochs_before, record):
+        for epochs, score, _ in record.scores:
+            self.sampler.tell(trial.params, score, budget=epochs)
+
+
+class _Callbacks(_Sink):
+    """The user's :class:`~skhpo.callbacks.SearchCallback` objects."""
+
+    def __init__(self, callbacks: Sequence[Any], context: Any) -> None:
         self.callbacks = list(callbacks)
         self.context = context
-        self.storage = storage
-        self.sampler = sampler
-        self.eta = eta
-        self.policy_class = AsyncHalving if asynchronous else SyncHalving
+
+    def step_done(self, trial, epochs_before, record):
+        for epochs, score, _ in record.scores:
+            for cb in self.callbacks:
+                cb.on_trial_scored(self.context, trial, epochs, score)
+
+    def trial_ended(self, trial):
+        for cb in self.callbacks:
+            cb.on_trial_end(self.context, trial)
+
+
+class _Log(_Sink):
+    """The ``"skhpo"`` logger: brackets and rungs at INFO with ``verbose``, failures."""
+
+    def __init__(self, prefix: str, verbose: bool) -> None:
+        self.prefix = prefix
+        self.verbose = verbose
+        self.log = logger.info if verbose else logger.debug
+
+    def bracket_started(self, bracket):
+        self.log(
+            "%sbracket=%s: %d models to %d epochs",
+            self.prefix,
+            bracket.index,
+            bracket.n_models,
+            bracket.rungs[0].epochs,
+        )
+
+    def trial_failed(self, trial):
+        """One line at WARNING; the whole traceback with ``verbose`` or DEBUG logging."""
+        if self.verbose or logger.isEnabledFor(logging.DEBUG):
+            logger.warning("%strial %s failed:\n%s", self.prefix, trial.model_id, trial.error)
+        else:
+            line = error_line(trial.error)
+            logger.warning("%strial %s failed: %s", self.prefix, trial.model_id, line)
+
+    def message(self, text):
+        self.log("%s%s", self.prefix, text)
+
+
+# -- the loop -------------------------------------------------------------------------------
+
+
+class _Loop:
+    """One run of the search loop: the decisions; what happens goes to the sinks.
+
+    Replaying a storage runs the same decisions over the stored steps with other sinks
+    (no storage writes, statistics, callbacks or logs) and no task submitted: the
+    trials that were training are submitted once the replay is over.
+    """
+
+    def __init__(self, settings: SearchSettings) -> None:
+        self.settings = settings
+        self.executor = settings.executor
+        storage = settings.storage
+        self.policy_class = AsyncHalving if settings.asynchronous else SyncHalving
         self.trials: list[TrialRecord] = []
         self.policies: dict[int, SyncHalving | AsyncHalving] = {}
         self.policy_of: dict[int, SyncHalving | AsyncHalving] = {}
-        self.brackets = list(brackets)
-        self.presampled = None if params_per_bracket is None else list(params_per_bracket)
+        self.brackets = list(settings.brackets)
+        presampled = settings.params_per_bracket
+        self.presampled = None if presampled is None else list(presampled)
         self.stored_params = storage.stored_params() if storage is not None else {}
-        self.history: list[dict] = []
         self.live: dict[int, Any] = {}  # trial -> step (or stored step) holding its state
         self.in_flight: dict[Any, tuple[int, int]] = {}  # step -> (trial, epochs before)
         self.wanted: dict[int, tuple[int, int]] = {}  # trial -> (target epochs, rung)
         self.best_final: tuple[int, Any] | None = None  # best stopped trial, state kept
-        self.completed = executor.as_completed([])
-        self.replaying = False
-        self.busy, self.n_tasks = 0.0, 0
-        self.workers: set = set()
-        self.pids: set = set()
-        self.start = time.time()
+        self.completed = self.executor.as_completed([])
+        self.start = storage.start if storage is not None else time.time()
+        self.history = _History(self.start)
+        self.stats = _Stats()
+        # told while replaying too: history_ and the sampler see every step
+        always: list[_Sink] = [self.history]
+        if settings.sampler is not None:
+            always.append(_SamplerSink(settings.sampler))
+        self.live_sinks: list[_Sink] = [
+            *([_StorageSink(storage)] if storage is not None else []),
+            self.stats,
+            *always,
+            _Callbacks(settings.callbacks, settings.context),
+            _Log(settings.prefix, settings.verbose),
+        ]
+        self.replay_sinks: list[_Sink] = [_StoredTrialsCheck(storage), *always] if storage else []
+        self.sinks = self.live_sinks
+        self.launch = self._submit_task
+
+    def _tell(self, event: str, *args: Any) -> None:
+        for sink in self.sinks:
+            getattr(sink, event)(*args)
 
     # -- actions --------------------------------------------------------------------------
 
@@ -277,26 +462,18 @@ class _Loop:
         elif all(i in self.stored_params for i in indices):
             params_list = [self.stored_params[i] for i in indices]
         else:
-            params_list = self.sampler.ask(bracket.n_models)
+            params_list = self.settings.sampler.ask(bracket.n_models)
         new = []
         for j, params in enumerate(params_list):
             model_id = f"bracket={bracket.index}-{j}"
             new.append(TrialRecord(first + j, model_id, bracket.index, dict(params)))
         self.trials.extend(new)
-        if self.storage is not None:
-            self.storage.add_trials(new)
-        policy = self.policy_class(bracket, [t.index for t in new], self.eta)
+        self._tell("trials_added", new)
+        policy = self.policy_class(bracket, [t.index for t in new], self.settings.eta)
         self.policies[bracket.index] = policy
         for t in new:
             self.policy_of[t.index] = policy
-        if not self.replaying:
-            self.log(
-                "%sbracket=%s: %d models to %d epochs",
-                self.prefix,
-                bracket.index,
-                bracket.n_models,
-                bracket.rungs[0].epochs,
-            )
+        self._tell("bracket_started", bracket)
         for i, target in policy.start():
             self.submit(i, target, 0)
 
@@ -310,19 +487,21 @@ class _Loop:
             self.start_bracket()
 
     def submit(self, i: int, target: int, rung: int) -> None:
-        trial = self.trials[i]
-        trial.state = RUNNING
+        """Train trial ``i`` to ``target`` epochs (while replaying: once the replay ends)."""
+        self.trials[i].status = TrialStatus.RUNNING
         self.wanted[i] = (target, rung)
-        if self.replaying:
-            return
+        self.launch(i, target, rung)
+
+    def _submit_task(self, i: int, target: int, rung: int) -> None:
+        trial = self.trials[i]
         if i in self.live:
             source = self.live.pop(i).state
         else:
-            source = TrialSpec(trial.model_id, self.estimator, trial.params)
+            source = TrialSpec(trial.model_id, self.settings.estimator, trial.params)
         step = self.executor.submit(
             step_task,
             source,
-            self.data_ref,
+            self.settings.data_ref,
             target - trial.epochs,
             key=f"{trial.model_id}-{target}",
             priority=rung,
@@ -333,13 +512,12 @@ class _Loop:
     def release(self, i: int, step: Any) -> None:
         if not isinstance(step, _StoredStep):
             self.executor.release(step)
-        if self.storage is not None and not self.replaying:
-            self.storage.drop_checkpoint(i)
+        self._tell("released", i)
 
-    def finish(self, i: int, state: str) -> None:
+    def finish(self, i: int, status: TrialStatus) -> None:
         """Trial ``i`` stops: keep its live state only while it is the best stopped one."""
-        self.trials[i].state = state
-        self._tell_end(i)
+        self.trials[i].status = status
+        self._tell("trial_ended", self.trials[i])
         step = self.live.pop(i, None)
         if step is None:
             return
@@ -351,54 +529,18 @@ class _Loop:
         else:
             self.release(i, step)
 
-    def _tell_end(self, i: int) -> None:
-        if not self.replaying:
-            for cb in self.callbacks:
-                cb.on_trial_end(self.context, self.trials[i])
-
     # -- the loop -------------------------------------------------------------------------
 
-    def handle(self, i: int, epochs_before: int, record: dict, step: Any) -> None:
+    def handle(self, i: int, epochs_before: int, record: StepRecord, step: Any) -> None:
         """Fold a finished task in, and act on what the trial's policy decides."""
         trial = self.trials[i]
         self.wanted.pop(i, None)
-        checkpoint = record.pop("checkpoint", None)
-        if self.storage is not None and not self.replaying:
-            self.storage.add_step(i, epochs_before, record, checkpoint)
         trial.add_step(record, epochs_before)
-        if not self.replaying:
-            self.busy += record["fit_time"] + record["score_time"]
-            self.n_tasks += 1
-            self.workers.add(record.get("worker"))
-            self.pids.add(record.get("pid"))
-        train_scores = record.get("train_scores")
-        for k, (epochs, score, wall) in enumerate(record["scores"]):
-            if self.sampler is not None:
-                self.sampler.tell(trial.params, score, budget=epochs)
-            if not self.replaying:
-                for cb in self.callbacks:
-                    cb.on_trial_scored(self.context, trial, epochs, score)
-            self.history.append(
-                {
-                    "model_id": trial.model_id,
-                    "bracket": trial.bracket,
-                    "params": trial.params,
-                    "partial_fit_calls": epochs,
-                    "score": score,
-                    "elapsed_wall_time": wall - self.start,
-                    "partial_fit_time": record["fit_time"],
-                    "score_time": record["score_time"],
-                    "worker": record.get("worker"),
-                    **({"train_score": train_scores[k]} if train_scores else {}),
-                    # a failed task's last score is its error_score
-                    "error": record["error"] if k == len(record["scores"]) - 1 else None,
-                }
-            )
-        if record["error"] is not None:
-            trial.state = FAILED
-            if not self.replaying:
-                self._log_failure(trial, record["error"])
-            self._tell_end(i)
+        self._tell("step_done", trial, epochs_before, record)
+        if record.error is not None:
+            trial.status = TrialStatus.FAILED
+            self._tell("trial_failed", trial)
+            self._tell("trial_ended", trial)
             promotable = None
         else:
             self.live[i] = step
@@ -407,36 +549,25 @@ class _Loop:
         policy = self.policy_of[i]
         to_submit, pruned, done, messages = policy.report(i, promotable)
         for j in pruned:
-            if self.trials[j].state != FAILED:
-                self.finish(j, PRUNED)
+            if self.trials[j].status != TrialStatus.FAILED:
+                self.finish(j, TrialStatus.PRUNED)
         for j in done:
-            self.finish(j, COMPLETED)
-        if not self.replaying:
-            for message in messages:
-                self.log("%s%s", self.prefix, message)
+            self.finish(j, TrialStatus.COMPLETED)
+        for message in messages:
+            self._tell("message", message)
         for j, target in to_submit:
             self.submit(j, target, policy.rung_of(j))
         self._maybe_start_brackets()
 
-    def _log_failure(self, trial: TrialRecord, error: str) -> None:
-        """One line at WARNING; the whole traceback with ``verbose`` or DEBUG logging."""
-        if self.verbose or logger.isEnabledFor(logging.DEBUG):
-            logger.warning("%strial %s failed:\n%s", self.prefix, trial.model_id, error)
-        else:
-            logger.warning("%strial %s failed: %s", self.prefix, trial.model_id, error_line(error))
-
     def run(self) -> SearchOutcome:
         try:
-            self.replaying = self.storage is not None
-            self._maybe_start_brackets()
-            if self.storage is not None:
+            if self.settings.storage is not None:
                 self._replay()
-                self.replaying = False
-                for i, (target, rung) in sorted(self.wanted.items()):
-                    self.submit(i, target, rung)
+            else:
+                self._maybe_start_brackets()
             for step in self.completed:
                 i, epochs_before = self.in_flight.pop(step)
-                self.handle(i, epochs_before, step.record(), step)
+                self.handle(i, epochs_before, StepRecord.of(step.record()), step)
                 raise_if_interrupted()  # a Ctrl-C that something swallowed
         except BaseException:
             for step in list(self.live.values()) + list(self.in_flight):
@@ -446,10 +577,18 @@ class _Loop:
         return self._outcome()
 
     def _replay(self) -> None:
-        """Fold the stored steps in, in their order: the same decisions, no training."""
-        self.start = self.storage.start
-        for i, epochs_before, record in self.storage.steps():
-            self.handle(i, epochs_before, record, _StoredStep(self.storage, i))
+        """Fold the stored steps in, in their order: the same decisions, no training.
+
+        Then submit what the trials still training want.
+        """
+        storage = self.settings.storage
+        self.sinks, self.launch = self.replay_sinks, _deferred
+        self._maybe_start_brackets()
+        for i, epochs_before, record in storage.steps():
+            self.handle(i, epochs_before, record, _StoredStep(storage, i))
+        self.sinks, self.launch = self.live_sinks, self._submit_task
+        for i, (target, rung) in sorted(self.wanted.items()):
+            self.submit(i, target, rung)
 
     def _outcome(self) -> SearchOutcome:
         best = self.best_final
@@ -460,71 +599,27 @@ class _Loop:
         }
         return SearchOutcome(
             trials=self.trials,
-            history=self.history,
+            history=self.history.entries,
             best_state=best_state,
             best_index=best[0] if best is not None else None,
             rungs_reached=rungs_reached,
-            stats={
-                "wall_time": time.time() - self.start,
-                "busy_time": self.busy,
-                "n_tasks": self.n_tasks,
-                "workers": sorted(w for w in self.workers if w),
-                "pids": sorted(p for p in self.pids if p),
-            },
+            stats=self.stats.as_dict(self.start),
             best_is_local=best is not None and isinstance(best[1], _StoredStep),
         )
 
 
-def run_search(
-    executor: Executor,
-    data_ref: Any,
-    estimator: Any,
-    brackets: Sequence[Bracket],
-    params_per_bracket: Sequence[Sequence[dict]],
-    *,
-    eta: float = 3,
-    asynchronous: bool = False,
-    prefix: str = "",
-    verbose: bool = False,
-    callbacks: Sequence[Any] = (),
-    context: Any = None,
-    storage: Any = None,
-    sampler: Any = None,
-) -> SearchOutcome:
+def _deferred(i: int, target: int, rung: int) -> None:
+    """While replaying, a submission only marks the trial as wanted."""
+
+
+def run_search(*args: Any, **kwargs: Any) -> SearchOutcome:
     """Run every bracket to the end, brackets interleaved; rungs synchronous or ASHA.
 
-    ``params_per_bracket`` gives every trial's parameters up front, and all brackets
-    start at once; with ``params_per_bracket=None``, ``sampler`` (``ask``/``tell``) is
-    told every score and asked for a bracket's parameters when the bracket starts, once
-    the previous bracket has scored its first rung (BOHB).
-
-    With ``storage``, the steps it holds are replayed first (nothing is retrained), the
-    trials that were training restart from their checkpoints, and every new step is
-    written to it.
+    Takes the fields of :class:`SearchSettings`, in their order; see there.
     """
-    loop = _Loop(
-        executor,
-        data_ref,
-        estimator,
-        brackets,
-        params_per_bracket,
-        eta=eta,
-        asynchronous=asynchronous,
-        prefix=prefix,
-        verbose=verbose,
-        callbacks=callbacks,
-        context=context,
-        storage=storage,
-        sampler=sampler,
-    )
-    return loop.run()
+    return _Loop(SearchSettings(*args, **kwargs)).run()
 
 
 def _better(a: TrialRecord, b: TrialRecord) -> bool:
     """``a`` ranks before ``b``: higher last score, NaN last, ties to the earlier trial."""
-    return _rank_key(a) > _rank_key(b)
-
-
-def _rank_key(t: TrialRecord) -> tuple:
-    nan = math.isnan(t.score)
-    return (not nan, -math.inf if nan else t.score, -t.index)
+    return (*rank_key(a.score), -a.index) > (*rank_key(b.score), -b.index)

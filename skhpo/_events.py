@@ -23,7 +23,7 @@ class SearchCallback:
         """``trial`` (a record, not the model) was scored after ``epochs`` epochs."""
 
     def on_trial_end(self, search: Any, trial: Any) -> None:
-        """``trial`` stopped: its ``state`` is completed, pruned or failed."""
+        """``trial`` stopped: its ``status`` is completed, pruned or failed."""
 
     def on_search_end(self, search: Any) -> None:
         """After the search; ``search.cv_results_`` and ``best_*`` are set."""
@@ -85,7 +85,7 @@ class LoggingCallback(SearchCallback):
             "%s%s %s after %d epochs, score %.4g",
             self.prefix,
             trial.model_id,
-            trial.state,
+            trial.status,
             trial.epochs,
             trial.score,
         )

@@ -11,11 +11,9 @@ References
 
 from __future__ import annotations
 
-import math
 from collections.abc import Collection, Hashable, Mapping, Sequence
-from decimal import Decimal
-from fractions import Fraction
-from numbers import Integral, Rational
+
+from ._schedule import floor_div
 
 __all__ = ["asha_promotable", "n_to_promote", "rank_key", "should_stop_early", "top_k"]
 
@@ -52,7 +50,7 @@ def rank_key(score: float | None) -> tuple[int, float]:
 def _order(scores: Mapping[Hashable, float | None]) -> list[Hashable]:
     """Ids with a real score, best first; ties keep insertion order (sort is stable)."""
     valid = [k for k, s in scores.items() if not _is_nan(s)]
-    return sorted(valid, key=lambda k: float(scores[k]), reverse=True)  # type: ignore[arg-type]
+    return sorted(valid, key=lambda k: rank_key(scores[k]), reverse=True)
 
 
 def top_k(scores: Mapping[Hashable, float | None], k: int) -> list[Hashable]:
@@ -104,13 +102,7 @@ def n_to_promote(n_at_rung: int, eta: float) -> int:
     >>> n_to_promote(9, 3), n_to_promote(8, 3), n_to_promote(5, 2.5), n_to_promote(2, 3)
     (3, 2, 2, 0)
     """
-    if isinstance(eta, Integral):
-        e = Fraction(int(eta))
-    elif isinstance(eta, (Rational, Decimal)):
-        e = Fraction(eta)
-    else:
-        e = Fraction(str(eta))
-    return math.floor(Fraction(int(n_at_rung)) / e)
+    return floor_div(n_at_rung, eta)
 
 
 def asha_promotable(

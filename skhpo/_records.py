@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from enum import Enum
 from typing import Any
 
 import numpy as np
-from scipy.stats import rankdata
+
+from ._promotion import rank_key
 
 __all__ = [
     "COMPLETED",
@@ -16,17 +18,72 @@ __all__ = [
     "PENDING",
     "PRUNED",
     "RUNNING",
+    "StepRecord",
     "TrialRecord",
+    "TrialStatus",
     "cv_results",
     "error_line",
     "failure_causes",
+    "score_keys",
 ]
 
-PENDING = "pending"
-RUNNING = "running"
-PRUNED = "pruned"
-COMPLETED = "completed"
-FAILED = "failed"
+
+class TrialStatus(str, Enum):
+    """Where a trial stands. A ``str``: each status equals its value (``"pruned"``)."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    PRUNED = "pruned"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+    __str__ = str.__str__  # "pruned", not "TrialStatus.PRUNED", in logs and MLflow tags
+    __format__ = str.__format__
+
+
+PENDING = TrialStatus.PENDING
+RUNNING = TrialStatus.RUNNING
+PRUNED = TrialStatus.PRUNED
+COMPLETED = TrialStatus.COMPLETED
+FAILED = TrialStatus.FAILED
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """What one task reports about its trial: a value, small enough to travel.
+
+    ``scores`` holds ``(epochs, score, wall-clock time)`` per scoring (a failed task's
+    last score is its ``error_score``); ``train_scores`` the matching training-split
+    scores, with ``return_train_score``. ``checkpoint`` is the pickled live trial, with a
+    storage; ``restored`` says the record was read back from the storage instead of
+    trained; ``worker`` and ``pid`` name where the task ran (a dask worker).
+    """
+
+    model_id: str
+    epochs: int
+    scores: tuple = ()
+    train_scores: tuple | None = None
+    fit_time: float = 0.0
+    score_time: float = 0.0
+    error: str | None = None
+    stopped_early: bool = False
+    checkpoint: bytes | None = None
+    restored: bool = False
+    worker: str | None = None
+    pid: int | None = None
+
+    # A mapping view, for ``dict(record)`` in ``_dask._record_of`` (which adds the
+    # worker and pid); remove with it once that uses ``dataclasses.replace``.
+    def keys(self) -> list[str]:
+        return [f.name for f in fields(self)]
+
+    def __getitem__(self, key: str) -> Any:
+        return getattr(self, key)
+
+    @classmethod
+    def of(cls, record: StepRecord | dict) -> StepRecord:
+        """``record`` itself, or the record a mapping of its fields describes."""
+        return record if isinstance(record, cls) else cls(**record)
 
 
 @dataclass
@@ -41,7 +98,7 @@ class TrialRecord:
     model_id: str
     bracket: int
     params: dict
-    state: str = PENDING
+    status: TrialStatus = TrialStatus.PENDING
     epochs: int = 0
     scores: list = field(default_factory=list)
     epoch_fit_times: list = field(default_factory=list)
@@ -61,20 +118,25 @@ class TrialRecord:
         return self.train_scores[-1] if self.train_scores else math.nan
 
     @property
+    def state(self) -> TrialStatus:
+        """The :attr:`status` (the name ``cv_results_["state"]`` and dask-ml use)."""
+        return self.status
+
+    @property
     def fit_time(self) -> float:
         return float(sum(self.epoch_fit_times))
 
-    def add_step(self, record: dict, start_epochs: int) -> None:
+    def add_step(self, record: StepRecord, start_epochs: int) -> None:
         """Fold a task's record in."""
-        n_scores = max(len(record["scores"]), 1)
-        self.scores.extend((e, s) for e, s, _ in record["scores"])
-        self.train_scores.extend(record.get("train_scores") or [])
-        trained = max(record["epochs"] - start_epochs, 1)
-        self.epoch_fit_times.append(record["fit_time"] / trained)
-        self.score_times.extend([record["score_time"] / n_scores] * len(record["scores"]))
-        self.epochs = record["epochs"]
-        self.error = record["error"]
-        self.stopped_early = record["stopped_early"]
+        n_scores = max(len(record.scores), 1)
+        self.scores.extend((e, s) for e, s, _ in record.scores)
+        self.train_scores.extend(record.train_scores or [])
+        trained = max(record.epochs - start_epochs, 1)
+        self.epoch_fit_times.append(record.fit_time / trained)
+        self.score_times.extend([record.score_time / n_scores] * len(record.scores))
+        self.epochs = record.epochs
+        self.error = record.error
+        self.stopped_early = record.stopped_early
 
 
 _ERROR_LINE_MAX = 200
@@ -127,11 +189,26 @@ def _masked(values: list, present: list[bool]) -> np.ma.MaskedArray:
 
 def rank_scores(scores: np.ndarray) -> np.ndarray:
     """Rank 1 for the highest score, ties share the lowest rank, NaN ranks last."""
-    key = np.where(np.isnan(scores), -np.inf, scores)
-    ranks = rankdata(-key, method="min").astype(np.int32)
-    if np.isnan(scores).any():
-        ranks[np.isnan(scores)] = np.count_nonzero(~np.isnan(scores)) + 1
-    return ranks
+    keys = [rank_key(s) for s in scores]
+    place: dict = {}
+    for k, key in enumerate(sorted(keys, reverse=True)):
+        place.setdefault(key, k + 1)
+    return np.array([place[key] for key in keys], dtype=np.int32)
+
+
+def score_keys(results: dict, refit: Any) -> tuple[str, str]:
+    """The keys of the score a search ranks by in ``results``, and of its rank.
+
+    ``mean_test_score``; with several metrics, that of the metric ``refit`` names.
+    """
+    if "mean_test_score" in results:
+        return "mean_test_score", "rank_test_score"
+    if isinstance(refit, str) and f"mean_test_{refit}" in results:
+        return f"mean_test_{refit}", f"rank_test_{refit}"
+    raise ValueError(
+        "cv_results_ has no mean_test_score: with several metrics in scoring, set refit "
+        f"to the name of the metric to rank by, not {refit!r}"
+    )
 
 
 def cv_results(trials: list[TrialRecord], train_scores: bool = False) -> dict[str, Any]:
@@ -157,7 +234,7 @@ def cv_results(trials: list[TrialRecord], train_scores: bool = False) -> dict[st
         "std_partial_fit_time": np.array([_std(t.epoch_fit_times) for t in trials]),
         "mean_score_time": np.array([_mean(t.score_times) for t in trials]),
         "std_score_time": np.array([_std(t.score_times) for t in trials]),
-        "state": np.array([t.state for t in trials], dtype=object),
+        "state": np.array([t.status.value for t in trials], dtype=object),
         "stopped_early": np.array([t.stopped_early for t in trials], dtype=bool),
         "error": np.array([t.error for t in trials], dtype=object),
     }

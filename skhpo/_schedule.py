@@ -116,6 +116,11 @@ def _exact(x: float) -> Fraction:
         return Fraction(float(x))
 
 
+def floor_div(n: int, eta: float) -> int:
+    """``floor(n / eta)``, exactly (``eta`` taken at its decimal value, as :func:`_exact`)."""
+    return math.floor(Fraction(int(n)) / _exact(eta))
+
+
 def _round_half_up(x: Fraction) -> int:
     return math.floor(x + Fraction(1, 2))
 
@@ -336,7 +341,7 @@ def default_patience(max_epochs: int, eta: float) -> int:
     >>> default_patience(27, 3), default_patience(27, 2.5), default_patience(2, 3)
     (9, 10, 1)
     """
-    return max(math.floor(Fraction(int(max_epochs)) / _exact(eta)), 1)
+    return max(floor_div(max_epochs, eta), 1)
 
 
 def plan_metadata(brackets: list[Bracket]) -> dict:

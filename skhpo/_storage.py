@@ -20,11 +20,17 @@ import os
 import pickle
 import sqlite3
 import time
-from typing import Any
+from dataclasses import replace
+from typing import Any, Protocol
 
+from ._records import StepRecord, TrialRecord
 from .exceptions import StorageMismatchError
 
-__all__ = ["SqliteStorage", "StorageMismatchError", "read_stored_step"]
+__all__ = ["SCHEMA_VERSION", "SqliteStorage", "Storage", "StorageMismatchError", "read_stored_step"]
+
+# Bumped whenever what the file holds changes meaning. 2: steps are pickled
+# StepRecords (version 1, never written down, pickled dicts).
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -47,6 +53,39 @@ def _dumps(obj: Any) -> bytes:
         import cloudpickle  # functions defined in __main__ or closures
 
         return cloudpickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+class Storage(Protocol):
+    """What the driver needs from a storage (after Optuna's ``BaseStorage``).
+
+    One search per storage: :meth:`bind` claims it for the search's fingerprint. Each
+    call that writes is atomic.
+    """
+
+    start: float  # when the search first started (``time.time()``)
+
+    def bind(self, fingerprint: str) -> bool:
+        """Claim the storage for one search; True if it holds steps to replay."""
+
+    def stored_params(self) -> dict[int, dict]:
+        """The parameters of the trials recorded so far, by trial index."""
+
+    def add_trials(self, trials: list[TrialRecord]) -> None:
+        """Record new trials' parameters; check the known ones did not change."""
+
+    def add_step(self, index: int, epochs_before: int, record: StepRecord) -> None:
+        """Record a finished task, and its checkpoint if it carries one."""
+
+    def steps(self) -> list[tuple[int, int, StepRecord]]:
+        """The stored ``(trial index, epochs before, record)``, in the order they came."""
+
+    def drop_checkpoint(self, index: int) -> None:
+        """Forget trial ``index``'s checkpoints: it will not be trained again."""
+
+    def load_checkpoint(self, index: int) -> Any:
+        """The live trial ``index`` (a :class:`~skhpo._worker.TrialState`), last rung."""
+
+    def close(self) -> None: ...
 
 
 class SqliteStorage:
@@ -76,7 +115,9 @@ class SqliteStorage:
                 self._db.execute("BEGIN")
                 self._db.execute("INSERT INTO meta VALUES ('fingerprint', ?)", (fingerprint,))
                 self._db.execute("INSERT INTO meta VALUES ('start', ?)", (repr(time.time()),))
+                self._db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
             return False
+        self._check_schema()
         if row[0] != fingerprint:
             raise StorageMismatchError(
                 f"The storage {self.path!r} holds another search (its parameters, search "
@@ -84,6 +125,16 @@ class SqliteStorage:
                 "give storage= another path."
             )
         return self._db.execute("SELECT COUNT(*) FROM steps").fetchone()[0] > 0
+
+    def _check_schema(self) -> None:
+        row = self._db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+        version = 1 if row is None else int(row[0])
+        if version != SCHEMA_VERSION:
+            raise StorageMismatchError(
+                f"The storage {self.path!r} was written by another version of skhpo "
+                f"(storage schema {version}; this version reads schema {SCHEMA_VERSION}). "
+                "Delete the file or give storage= another path to start fresh."
+            )
 
     @property
     def start(self) -> float:
@@ -118,23 +169,21 @@ class SqliteStorage:
                     [(t.index, t.model_id, t.bracket, _dumps(t.params)) for t in new],
                 )
 
-    def add_step(
-        self, index: int, epochs_before: int, record: dict, checkpoint: bytes | None
-    ) -> None:
-        """Record a finished task, and the trial's checkpoint, atomically."""
+    def add_step(self, index: int, epochs_before: int, record: StepRecord) -> None:
+        """Record a finished task, and the checkpoint it carries, atomically."""
         with self._db:
             self._db.execute("BEGIN")
             self._db.execute(
                 "INSERT INTO steps (idx, epochs_before, record) VALUES (?, ?, ?)",
-                (index, epochs_before, _dumps(record)),
+                (index, epochs_before, _dumps(replace(record, checkpoint=None))),
             )
-            if checkpoint is not None:
+            if record.checkpoint is not None:
                 self._db.execute(
                     "INSERT OR REPLACE INTO checkpoints VALUES (?, ?, ?)",
-                    (index, record["epochs"], checkpoint),
+                    (index, record.epochs, record.checkpoint),
                 )
 
-    def steps(self) -> list[tuple[int, int, dict]]:
+    def steps(self) -> list[tuple[int, int, StepRecord]]:
         """The stored ``(trial index, epochs before, record)``, in the order they came."""
         rows = self._db.execute("SELECT idx, epochs_before, record FROM steps ORDER BY seq")
         return [(idx, before, pickle.loads(record)) for idx, before, record in rows]
@@ -151,12 +200,8 @@ class SqliteStorage:
             raise KeyError(f"no checkpoint of trial {index} in {self.path!r}")
         return pickle.loads(row[0])
 
-    def has_checkpoint(self, index: int) -> bool:
-        q = "SELECT 1 FROM checkpoints WHERE idx = ?"
-        return self._db.execute(q, (index,)).fetchone() is not None
 
-
-def read_stored_step(path: str, model_id: str, epochs_before: int) -> tuple[Any, dict] | None:
+def read_stored_step(path: str, model_id: str, epochs_before: int) -> tuple[Any, StepRecord] | None:
     """The stored outcome of trial ``model_id``'s task from ``epochs_before``, if any.
 
     Returns ``(state, record)``, the state from the checkpoint at the epochs the task
@@ -179,7 +224,7 @@ def read_stored_step(path: str, model_id: str, epochs_before: int) -> tuple[Any,
             return None
         record = pickle.loads(step[0])
         q = "SELECT state FROM checkpoints WHERE idx = ? AND epochs = ?"
-        state = db.execute(q, (found[0], record["epochs"])).fetchone()
+        state = db.execute(q, (found[0], record.epochs)).fetchone()
     except sqlite3.Error:
         return None
     finally:

@@ -1,9 +1,9 @@
 """Task bodies: build a trial's model, advance it some epochs, score it.
 
 These functions run where the model lives (in-process, or on a dask worker). Each returns
-``(state, record)``: the :class:`TrialState` stays there, the small ``record`` dict goes
-back to the driver. Nothing here imports Keras; scikeras is recognised only when the
-user's estimator already imported it.
+``(state, record)``: the :class:`TrialState` stays there, the small
+:class:`~skhpo._records.StepRecord` goes back to the driver. Nothing here imports Keras;
+scikeras is recognised only when the user's estimator already imported it.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import threading
 import time
 import traceback
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 import joblib
@@ -26,6 +26,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils import ClassifierTags, RegressorTags, get_tags
 
 from ._promotion import should_stop_early
+from ._records import StepRecord
 from ._storage import _dumps, read_stored_step
 from .exceptions import TrialTimeoutError
 
@@ -336,7 +337,7 @@ def step_task(trial: TrialSpec | TrialState | tuple, data: SearchData, n_epochs:
         stored = read_stored_step(data.storage_path, model_id, epochs_before)
         if stored is not None:
             state, record = stored
-            return state, {**record, "checkpoint": None, "restored": True}
+            return state, replace(record, checkpoint=None, restored=True)
     start = time.perf_counter()
     try:
         with _deadline(remaining, data.timeout):
@@ -377,17 +378,17 @@ def step_task(trial: TrialSpec | TrialState | tuple, data: SearchData, n_epochs:
         state = None
     if main_thread:
         raise_if_interrupted()  # Ctrl-C swallowed where it landed
-    record = {
-        "checkpoint": _dumps(state) if data.checkpoint and state is not None else None,
-        "model_id": model_id,
-        "epochs": state.epochs if state is not None else scores[-1][0],
-        "scores": scores,
-        "train_scores": train_scores[-len(scores) :] if data.return_train_score else None,
-        "fit_time": fit_time,
-        "score_time": score_time,
-        "error": error,
-        "stopped_early": stopped,
-    }
+    record = StepRecord(
+        model_id=model_id,
+        epochs=state.epochs if state is not None else scores[-1][0],
+        scores=tuple(scores),
+        train_scores=tuple(train_scores[-len(scores) :]) if data.return_train_score else None,
+        fit_time=fit_time,
+        score_time=score_time,
+        error=error,
+        stopped_early=stopped,
+        checkpoint=_dumps(state) if data.checkpoint and state is not None else None,
+    )
     return state, record
 
 

@@ -20,6 +20,7 @@ from sklearn.model_selection._search import BaseSearchCV
 from sklearn.utils import check_random_state, get_tags
 from sklearn.utils._param_validation import Interval
 
+from ._records import score_keys
 from ._settable import check_settable
 from .samplers import GPSampler
 from .space import Categorical, Integer, Real, SearchSpace
@@ -346,7 +347,8 @@ refit_time_, multimetric_
                     scores = [float(self.error_score)] * len(batch)
                 else:
                     results = evaluated
-                    scores = self._new_scores(results, len(batch))
+                    key, _ = score_keys(results, self.refit)
+                    scores = [float(s) for s in np.asarray(results[key], float)[-len(batch) :]]
                     sampler.tell(batch, scores)
                 left -= len(batch)
                 _update_result(result, batch, scores, time.perf_counter() - start)
@@ -465,19 +467,6 @@ refit_time_, multimetric_
                     UserWarning,
                     stacklevel=2,
                 )
-
-    def _new_scores(self, results: dict, n: int) -> list[float]:
-        """The optimised score of the last ``n`` candidates."""
-        if "mean_test_score" in results:
-            key = "mean_test_score"
-        elif isinstance(self.refit, str):
-            key = f"mean_test_{self.refit}"
-        else:
-            raise ValueError(
-                "With several metrics in scoring, BayesSearchCV optimises the one that "
-                f"refit names: set refit to one of the metric names, not {self.refit!r}"
-            )
-        return [float(s) for s in np.asarray(results[key], dtype=float)[-n:]]
 
     # -- validation -----------------------------------------------------------------------
 

@@ -267,7 +267,9 @@ class MLflowCallback(SearchCallback):
 
     def on_trial_end(self, search: Any, trial: Any) -> None:
         self._trial_run(trial.model_id, trial.bracket, trial.index, trial.params)
-        self._end_trial(trial.model_id, trial.state, trial.epochs, trial.error, trial.stopped_early)
+        self._end_trial(
+            trial.model_id, trial.status, trial.epochs, trial.error, trial.stopped_early
+        )
 
     def on_search_error(self, search: Any, error: BaseException) -> None:
         self._end_all("FAILED")

@@ -355,9 +355,7 @@ def plot_parameter_scores(search: Any, params: str | Sequence[str] | None = None
     """
     what = "plotting its parameter scores"
     results = _fitted(search, "cv_results_", what)
-    all_params = results["params"]
-    chosen = _chosen_params(all_params, params)
-    plt = _pyplot()
+    chosen = _chosen_params(results["params"], params)
     import numpy as np
 
     scores = np.asarray(
@@ -366,53 +364,14 @@ def plot_parameter_scores(search: Any, params: str | Sequence[str] | None = None
     )
     epochs = results.get("partial_fit_calls")
     epochs = None if epochs is None else np.asarray(epochs, dtype=float)
-    best = getattr(search, "best_index_", None)
-    declared_log, order = _space_hints(search)
-
     ncols = min(3, len(chosen))
-    nrows = math.ceil(len(chosen) / ncols)
-    fig, axes = plt.subplots(
-        nrows,
-        ncols,
-        figsize=(4.2 * ncols + 1.2, 3.4 * nrows),
-        squeeze=False,
-        sharey=True,
-        layout="constrained",
-    )
-    flat = list(axes.ravel())
-    for extra in flat[len(chosen) :]:
-        extra.remove()
-    norm = _epochs_norm(epochs)
-    rng = np.random.RandomState(0)
+    fig, flat = _axes_grid(len(chosen), ncols, (4.2, 3.4), (1.2, 0.0), sharey=True)
+    panel = _ParameterPanel(search, results["params"], scores, epochs)
     mappable = None
     for k, (name, ax) in enumerate(zip(chosen, flat, strict=False)):
-        ax.set_label(f"param:{name}")
-        rows = [
-            i for i, p in enumerate(all_params) if name in p and not math.isnan(float(scores[i]))
-        ]
-        values = [all_params[i][name] for i in rows]
-        values = [v.item() if hasattr(v, "item") and np.ndim(v) == 0 else v for v in values]
-        x = _parameter_axis(ax, name, values, declared_log, order, rng)
-        y = scores[rows]
-        c = None if epochs is None else np.clip(epochs[rows], 1, None)
-        mappable = ax.scatter(
-            x,
-            y,
-            c=c,
-            cmap="viridis" if c is not None else None,
-            norm=norm if c is not None else None,
-            s=22,
-            alpha=0.85,
-            edgecolor="none",
-            color=None if c is not None else "tab:blue",
-        )
-        if best is not None and best in rows:
-            j = rows.index(best)
-            ax.scatter([x[j]], [y[j]], marker="*", s=200, color="red", edgecolor="black", zorder=5)
-        ax.set_xlabel(name)
+        mappable = panel.draw(ax, name)
         if k % ncols == 0:
             ax.set_ylabel(f"final {_score_label(search)}")
-        ax.grid(True, alpha=0.3)
     finite = scores[np.isfinite(scores)]
     left_out = len(scores) - len(finite)
     if left_out:
@@ -424,8 +383,75 @@ def plot_parameter_scores(search: Any, params: str | Sequence[str] | None = None
     if len(finite):
         _robust_ylim(flat[0], finite)  # the axes share y
     if epochs is not None and mappable is not None:
-        _epochs_colorbar(fig, mappable, flat[: len(chosen)], epochs)
+        _epochs_colorbar(fig, mappable, flat, epochs)
     return fig
+
+
+def _axes_grid(n: int, ncols: int, size: tuple, pad: tuple, **shared: bool) -> tuple:
+    """A figure of ``n`` axes, ``ncols`` a row, each ``size`` inches: ``(fig, axes)``."""
+    plt = _pyplot()
+    nrows = math.ceil(n / ncols)
+    fig, axes = plt.subplots(
+        nrows,
+        ncols,
+        figsize=(size[0] * ncols + pad[0], size[1] * nrows + pad[1]),
+        squeeze=False,
+        layout="constrained",
+        **shared,
+    )
+    flat = list(axes.ravel())
+    for extra in flat[n:]:
+        extra.remove()
+    return fig, flat[:n]
+
+
+class _ParameterPanel:
+    """Draws one parameter's subplot of :func:`plot_parameter_scores`."""
+
+    def __init__(self, search: Any, all_params: list[dict], scores: Any, epochs: Any) -> None:
+        import numpy as np
+
+        self.all_params = all_params
+        self.scores = scores
+        self.epochs = epochs
+        self.norm = _epochs_norm(epochs)
+        self.best = getattr(search, "best_index_", None)
+        self.declared_log, self.order = _space_hints(search)
+        self.rng = np.random.RandomState(0)  # the sideways spread of categories
+
+    def draw(self, ax: Any, name: str) -> Any:
+        """Scatter the scored trials' scores against ``name``; returns the scatter."""
+        import numpy as np
+
+        ax.set_label(f"param:{name}")
+        scores = self.scores
+        rows = [
+            i
+            for i, p in enumerate(self.all_params)
+            if name in p and not math.isnan(float(scores[i]))
+        ]
+        values = [self.all_params[i][name] for i in rows]
+        values = [v.item() if hasattr(v, "item") and np.ndim(v) == 0 else v for v in values]
+        x = _parameter_axis(ax, name, values, self.declared_log, self.order, self.rng)
+        y = scores[rows]
+        c = None if self.epochs is None else np.clip(self.epochs[rows], 1, None)
+        mappable = ax.scatter(
+            x,
+            y,
+            c=c,
+            cmap="viridis" if c is not None else None,
+            norm=self.norm if c is not None else None,
+            s=22,
+            alpha=0.85,
+            edgecolor="none",
+            color=None if c is not None else "tab:blue",
+        )
+        if self.best is not None and self.best in rows:
+            j = rows.index(self.best)
+            ax.scatter([x[j]], [y[j]], marker="*", s=200, color="red", edgecolor="black", zorder=5)
+        ax.set_xlabel(name)
+        ax.grid(True, alpha=0.3)
+        return mappable
 
 
 def _chosen_params(all_params: list[dict], params: str | Sequence[str] | None) -> list[str]:
@@ -541,51 +567,15 @@ def plot_plan(search_or_metadata: Any) -> Any:
     brackets = meta.get("brackets") if isinstance(meta, dict) else None
     if not brackets:
         raise ValueError("plot_plan needs a search or its metadata dict, with 'brackets'")
-    plt = _pyplot()
-
-    colors = _bracket_colors([b["bracket"] for b in brackets])
     n = len(brackets)
     ncols = n if n <= 4 else math.ceil(n / 2)
-    nrows = math.ceil(n / ncols)
-    fig, axes = plt.subplots(
-        nrows,
-        ncols,
-        figsize=(3.6 * ncols + 0.6, 3.2 * nrows + 0.4),
-        squeeze=False,
-        sharex=True,
-        sharey=True,
-        layout="constrained",
-    )
-    flat = list(axes.ravel())
-    for extra in flat[n:]:
-        extra.remove()
+    fig, flat = _axes_grid(n, ncols, (3.6, 3.2), (0.6, 0.4), sharex=True, sharey=True)
+    colors = _bracket_colors([b["bracket"] for b in brackets])
     max_epochs = max(int(r[1]) for b in brackets for r in b["rungs"])
     max_models = max(int(r[0]) for b in brackets for r in b["rungs"])
     for k, (bracket, ax) in enumerate(zip(brackets, flat, strict=False)):
         ax.set_label(f"bracket:{bracket['bracket']}")
-        before = 0
-        for n_models, epochs in bracket["rungs"]:
-            width = int(epochs) - before
-            ax.bar(
-                before,
-                int(n_models),
-                width=width,
-                align="edge",
-                color=colors[bracket["bracket"]],
-                alpha=0.75,
-                edgecolor="black",
-                linewidth=0.6,
-            )
-            ax.annotate(
-                f"{n_models}×{epochs}",
-                (before + width / 2, int(n_models)),
-                xytext=(0, 2),
-                textcoords="offset points",
-                ha="center",
-                va="bottom",
-                fontsize="small",
-            )
-            before = int(epochs)
+        _rung_bars(ax, bracket["rungs"], colors[bracket["bracket"]])
         ax.set_title(
             f"bracket {bracket['bracket']}: {bracket['n_models']} models, "
             f"{bracket['partial_fit_calls']} epochs",
@@ -603,3 +593,30 @@ def plot_plan(search_or_metadata: Any) -> Any:
         "(bar area = epochs)"
     )
     return fig
+
+
+def _rung_bars(ax: Any, rungs: Sequence, color: Any) -> None:
+    """One bar per rung, from the previous rung's epochs to its own, ``n×epochs`` on top."""
+    before = 0
+    for n_models, epochs in rungs:
+        width = int(epochs) - before
+        ax.bar(
+            before,
+            int(n_models),
+            width=width,
+            align="edge",
+            color=color,
+            alpha=0.75,
+            edgecolor="black",
+            linewidth=0.6,
+        )
+        ax.annotate(
+            f"{n_models}×{epochs}",
+            (before + width / 2, int(n_models)),
+            xytext=(0, 2),
+            textcoords="offset points",
+            ha="center",
+            va="bottom",
+            fontsize="small",
+        )
+        before = int(epochs)

@@ -66,6 +66,8 @@ from typing import Any
 import numpy as np
 from sklearn.exceptions import NotFittedError
 
+from ._records import score_keys
+
 __all__ = ["load_results", "results_frame", "save_results"]
 
 INDEX = "trial"
@@ -122,22 +124,10 @@ def _plain(value: Any) -> Any:
     return repr(value)
 
 
-def _score_keys(search: Any, results: dict) -> tuple[str, str]:
-    if "mean_test_score" in results:
-        return "mean_test_score", "rank_test_score"
-    refit = getattr(search, "refit", None)
-    if isinstance(refit, str) and f"mean_test_{refit}" in results:
-        return f"mean_test_{refit}", f"rank_test_{refit}"
-    raise ValueError(
-        "cv_results_ has no mean_test_score: for a multi-metric search, set refit to the "
-        "name of the metric to rank by"
-    )
-
-
 def _table(search: Any, what: str = "reading its results") -> tuple[list[int], dict[str, list]]:
     """``(trial indices, {column: values})``, sorted by rank: plain Python values."""
     res = _check_fitted(search, what)
-    score_key, rank_key = _score_keys(search, res)
+    score_key, rank_key = score_keys(res, getattr(search, "refit", None))
     n = len(res["params"])
     cols: dict[str, list] = {}
     history = getattr(search, "model_history_", None)

@@ -19,14 +19,15 @@ def _stored_steps(path):
         rows = db.execute("SELECT record, epochs_before FROM steps").fetchall()
     finally:
         db.close()
-    return [(r["model_id"], b, r["epochs"]) for r, b in ((pickle.loads(r), b) for r, b in rows)]
+    return [(r.model_id, b, r.epochs) for r, b in ((pickle.loads(r), b) for r, b in rows)]
 
 
 class CurveClassifier(ClassifierMixin, BaseEstimator):
     """A classifier whose validation score follows a known curve in its parameters.
 
     ``score = quality - 1 / (1 + epochs)`` where ``quality = -(a - 0.3) ** 2``: models
-    improve with epochs and ``a`` near 0.3 is best. Each instance counts its
+    improve with epochs and ``a`` near 0.3 is best; with ``peak``, only up to ``peak``
+    epochs, after which each epoch takes one back. Each instance counts its
     ``partial_fit`` calls, so resumed models can be told from rebuilt ones. ``fail``
     makes it raise in ``partial_fit`` ("fit"), in scoring ("score"), or return NaN.
     """
@@ -43,6 +44,7 @@ class CurveClassifier(ClassifierMixin, BaseEstimator):
         kill_epoch=1,
         kill_snapshot=None,
         kill_after_stored=0,
+        peak=None,
     ):
         self.a = a
         self.b = b
@@ -54,6 +56,7 @@ class CurveClassifier(ClassifierMixin, BaseEstimator):
         self.kill_epoch = kill_epoch
         self.kill_snapshot = kill_snapshot
         self.kill_after_stored = kill_after_stored
+        self.peak = peak
 
     def _kill_now(self):
         """Whether this call kills its (dask worker) process: the first model to reach
@@ -107,6 +110,8 @@ class CurveClassifier(ClassifierMixin, BaseEstimator):
         epochs = self.n_calls_
         if self.plateau is not None:
             epochs = min(epochs, self.plateau)
+        if self.peak is not None and epochs > self.peak:
+            epochs = max(2 * self.peak - epochs, 0)
         return -((self.a - 0.3) ** 2) - 1.0 / (1 + epochs)
 
     def score(self, X, y):

@@ -51,6 +51,7 @@ def test_models_resume_and_epochs_match_the_plan(small_xy):
     assert search.best_estimator_.n_calls_ == res["partial_fit_calls"][search.best_index_]
     assert set(res["state"]) == {"completed", "pruned"}
     assert (res["state"] == "completed").sum() == 4 + 2 + 1 + 1
+    assert {type(s) for s in res["state"]} == {str}  # plain strings, not TrialStatus
 
 
 def test_promotions_keep_the_best_of_each_rung(small_xy):
@@ -419,7 +420,7 @@ def test_callbacks_see_every_event(small_xy):
             self.events.append(("scored", trial.model_id, epochs))
 
         def on_trial_end(self, search, trial):
-            self.events.append(("end", trial.model_id, trial.state))
+            self.events.append(("end", trial.model_id, trial.status, f"{trial.state}"))
 
         def on_search_end(self, search):
             self.events.append(("done", len(search.cv_results_["params"])))
@@ -432,15 +433,31 @@ def test_callbacks_see_every_event(small_xy):
     ends = [e for e in rec.events if e[0] == "end"]
     assert len(ends) == 17 and {e[1] for e in ends} == set(search.cv_results_["model_id"])
     assert all(e[2] in ("completed", "pruned") for e in ends)
+    assert all(e[3] == e[2] for e in ends)  # the alias, formatted as the plain value
     with pytest.raises(TypeError, match="SearchCallback"):
         _search(callbacks=[print]).fit(*small_xy)
 
 
 def test_nan_safe_best_when_a_promoted_model_gets_worse(small_xy):
-    # a pruned trial whose last score beats every finished one must be best_estimator_
-    search = _search(max_iter=9).fit(*small_xy)
+    # Scores peak at 3 epochs and fall after: the models trained to 9 end worse than
+    # the ones pruned at 3, so the best (by last score) is a pruned trial.
+    search = HyperbandSearchCV(CurveClassifier(peak=3), SPACE, max_iter=9, random_state=0).fit(
+        *small_xy
+    )
     res = search.cv_results_
+    completed = res["state"] == "completed"
+    assert (res["partial_fit_calls"][completed] == 9).any()
+    got_worse = [
+        m
+        for m in res["model_id"][res["partial_fit_calls"] == 9]
+        if search.model_history_[m][-1]["score"] < max(h["score"] for h in search.model_history_[m])
+    ]
+    assert got_worse
     assert search.best_index_ == int(np.nanargmax(res["test_score"]))
+    assert res["state"][search.best_index_] == "pruned"
+    assert search.best_score_ > res["test_score"][completed].max()
+    # best_estimator_ is the pruned trial's model as it was kept, not a completed one's
+    assert search.best_estimator_.n_calls_ == res["partial_fit_calls"][search.best_index_]
     assert math.isclose(search.best_estimator_.score(None, None), search.best_score_)
 
 

@@ -256,3 +256,64 @@ def test_sync_halving_prunes_a_trial_as_soon_as_it_cannot_go_on(scores, pruned_a
     winners = top_k(dict(enumerate(scores)), 3)
     assert policy.members == sorted(winners)
     assert sorted(sum(pruned, [])) == sorted(set(range(9)) - set(winners))
+
+
+NAN_ = float("nan")
+
+
+@pytest.mark.parametrize(
+    "scores, promoted_at_each_report, pruned_at_the_end",
+    [
+        # one of every three reached goes on at once: floor(n / 3) of the n scored so far
+        (
+            [0.1, 0.9, 0.5, 0.8, NAN_, 0.7, 0.2, 0.95, 0.3],
+            [[], [], [1], [], [], [3], [], [7], []],
+            [0, 2, 4, 5, 6, 8],
+        ),
+        # promotions are never taken back, and the rung sends on at most three: 0 went
+        # up early, so 5 (better, but late) does not, unlike synchronous halving
+        (
+            [0.5, 0.1, 0.2, 0.9, 0.8, 0.7, 0.6, 0.3, 0.4],
+            [[], [], [0], [3], [], [4], [], [], []],
+            [1, 2, 5, 6, 7, 8],
+        ),
+        # NaN is never promoted: fewer than three may go on
+        ([NAN_] * 8 + [0.5], [[]] * 8 + [[8]], list(range(8))),
+    ],
+)
+def test_async_halving_promotes_as_soon_as_a_trial_is_in_the_top_third(
+    scores, promoted_at_each_report, pruned_at_the_end
+):
+    from skhpo._driver import AsyncHalving
+    from skhpo._schedule import Bracket, Rung
+
+    bracket = Bracket(index=2, rungs=(Rung(9, 1), Rung(3, 3), Rung(1, 9)))
+    policy = AsyncHalving(bracket, range(9), eta=3)
+    assert policy.start() == [(i, 1) for i in range(9)]
+    reports = [policy.report(i, None if s != s else s) for i, s in enumerate(scores)]
+    assert [[j for j, _ in r[0]] for r in reports] == promoted_at_each_report
+    assert all(target == 3 for r in reports for _, target in r[0])
+    # the rung is complete with its ninth score: whoever was not promoted is pruned then
+    assert [r[1] for r in reports[:-1]] == [[]] * 8 and reports[-1][1] == pruned_at_the_end
+    assert policy.first_rung_done() and not any(r[2] for r in reports)
+    promoted = sum(promoted_at_each_report, [])
+    assert all(policy.rung_of(j) == 1 for j in promoted)
+    assert policy.reached == [9, len(promoted)]
+
+
+def test_async_halving_runs_a_bracket_to_its_end():
+    from skhpo._driver import AsyncHalving
+    from skhpo._schedule import Bracket, Rung
+
+    bracket = Bracket(index=2, rungs=(Rung(9, 1), Rung(3, 3), Rung(1, 9)))
+    policy = AsyncHalving(bracket, range(9), eta=3)
+    for i, s in enumerate([0.1, 0.9, 0.5, 0.8, 0.6, 0.7, 0.2, 0.95, 0.3]):
+        policy.report(i, s)  # promotes 1, 3 and 7 to rung 1
+    assert policy.report(1, 0.91) == ([], [], [], [])
+    assert policy.report(7, None) == ([], [], [], [])  # failed at rung 1: never promoted
+    to_submit, pruned, done, messages = policy.report(3, 0.85)
+    # three reached rung 1: the best of them goes on to 9 epochs, the others are pruned
+    assert to_submit == [(1, 9)] and pruned == [7, 3] and done == []
+    assert messages == ["bracket=2: trial 1 promoted to rung 2 (9 epochs)"]
+    assert policy.report(1, 0.99) == ([], [], [1], [])  # the last rung completes it
+    assert policy.reached == [9, 3, 1]

@@ -50,10 +50,35 @@ def test_a_finished_search_resumes_without_training(tmp_path, small_xy):
     assert len(again.history_) == len(first.history_)
 
 
+class _Scored(SearchCallback):
+    def __init__(self):
+        self.scored = []
+
+    def on_trial_scored(self, search, trial, epochs, score):
+        self.scored.append((trial.model_id, epochs))
+
+
 def test_verbose_and_callbacks_do_not_change_the_fingerprint(tmp_path, small_xy):
+    db, log = tmp_path / "run.db", tmp_path / "calls.log"
+    first = _search(db, log=str(log), max_iter=9, verbose=1).fit(*small_xy)
+    trained = len(_epochs_logged(log))
+    callback = _Scored()
+    again = _search(db, log=str(log), max_iter=9, verbose=0, prefix="x", callbacks=[callback]).fit(
+        *small_xy
+    )  # resumed, not refused
+    assert len(_epochs_logged(log)) == trained and again.search_stats_["n_tasks"] == 0
+    assert again.cv_results_["params"] == first.cv_results_["params"]
+    assert callback.scored == []  # a replayed step is not told to callbacks again
+
+
+def test_a_storage_of_another_schema_is_refused_clearly(tmp_path, small_xy):
     db = tmp_path / "run.db"
-    _search(db, max_iter=9).fit(*small_xy)
-    _search(db, max_iter=9, verbose=0, prefix="x").fit(*small_xy)
+    _search(db, max_iter=3).fit(*small_xy)
+    with sqlite3.connect(db) as con:  # as a file written before the schema was versioned
+        con.execute("DELETE FROM meta WHERE key = 'schema'")
+    con.close()
+    with pytest.raises(StorageMismatchError, match="storage schema 1; this version reads"):
+        _search(db, max_iter=3).fit(*small_xy)
 
 
 @pytest.mark.parametrize(
@@ -291,11 +316,11 @@ def test_a_recomputed_task_reads_its_stored_step_back(tmp_path, small_xy):
     data = SearchData(None, None, None, None, {}, None, storage_path=str(db))
     spec = TrialSpec(best, CurveClassifier(log=str(log)), res["params"][search.best_index_])
     state, record = step_task(spec, data, 1)
-    assert record["restored"] and record["model_id"] == best
-    assert state.epochs == record["epochs"] == state.final.n_calls_ > 0
+    assert record.restored and record.model_id == best
+    assert state.epochs == record.epochs == state.final.n_calls_ > 0
     assert not log.exists()  # nothing trained
     state2, record2 = step_task((state, record), data, 99)  # the next rung, from the first
-    assert record2["restored"] and state2.epochs == state2.final.n_calls_ > state.epochs
+    assert record2.restored and state2.epochs == state2.final.n_calls_ > state.epochs
     assert read_stored_step(str(db), pruned, 0) is None
     assert read_stored_step(str(db), "no-such-trial", 0) is None
     assert read_stored_step(str(tmp_path / "missing.db"), best, 0) is None
