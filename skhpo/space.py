@@ -47,7 +47,6 @@ from numbers import Real as RealNumber
 from typing import Any
 
 import numpy as np
-from sklearn.utils import check_random_state
 
 __all__ = ["Categorical", "Dimension", "Distribution", "Integer", "Real", "SearchSpace"]
 
@@ -72,6 +71,19 @@ def _is_number(x: Any) -> bool:
 
 def _is_int(x: Any) -> bool:
     return isinstance(x, Integral) and not isinstance(x, bool | np.bool_)
+
+
+def _check_random_state(random_state: Any) -> np.random.RandomState:
+    """As scikit-learn's ``check_random_state``: None, an int or a RandomState."""
+    if random_state is None:
+        return np.random.mtrand._rand
+    if _is_int(random_state):
+        return np.random.RandomState(int(random_state))
+    if isinstance(random_state, np.random.RandomState):
+        return random_state
+    raise ValueError(
+        f"random_state must be None, an int or a numpy RandomState, got {random_state!r}"
+    )
 
 
 def _check_name(name: Any) -> str | None:
@@ -796,7 +808,7 @@ class SearchSpace:
         """
         if not _is_int(n) or n < 0:
             raise ValueError(f"n must be a non-negative int, got {n!r}")
-        rng = check_random_state(random_state)
+        rng = _check_random_state(random_state)
         return [self.sample_one(rng) for _ in range(int(n))]
 
     def _single(self) -> dict[str, Dimension]:
