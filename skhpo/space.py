@@ -74,7 +74,11 @@ def _is_int(x: Any) -> bool:
 
 
 def _check_random_state(random_state: Any) -> np.random.RandomState:
-    """As scikit-learn's ``check_random_state``: None, an int or a RandomState."""
+    """As scikit-learn's ``check_random_state``: None, an int or a RandomState.
+
+    Not imported from scikit-learn: this module loads with numpy and scipy alone
+    (``tests/test_space.py`` pins it), so that the space is usable without scikit-learn.
+    """
     if random_state is None:
         return np.random.mtrand._rand
     if _is_int(random_state):
