@@ -254,9 +254,7 @@ def test_a_thousand_trials_all_accounted_for(client, small_xy):
 
 def _tiny_keras(digits):
     wrappers = pytest.importorskip("scikeras.wrappers")
-    est = wrappers.KerasClassifier(
-        fakes.build_tiny_mlp, verbose=0, random_state=0, batch_size=64
-    )
+    est = wrappers.KerasClassifier(fakes.build_tiny_mlp, verbose=0, random_state=0, batch_size=64)
     return est, fakes.TINY_MLP_SPACE, digits[0][:600], digits[1][:600]
 
 
@@ -283,3 +281,41 @@ def test_a_cluster_closes_cleanly_after_a_search(kind, digits, caplog):
         # The nanny kills a worker after 4 s; this one built 17 models. Measured on the
         # 2-core machine: 2.1 s without skhpo's ExitPromptly plugin, 0.2 s with it.
         assert took < 1.5
+
+
+def test_sgd_results_identical_in_process_and_on_the_cluster(client, digits):
+    X, y = digits[0][:600], digits[1][:600]
+    space = {"alpha": (1e-5, 1e-1, "log-uniform"), "penalty": ["l2", "l1"]}
+
+    def run(scheduler=None):
+        est = SGDClassifier(random_state=0)
+        search = HyperbandSearchCV(est, space, max_iter=9, random_state=0, scheduler=scheduler)
+        return search.fit(X, y).cv_results_
+
+    on_cluster, in_process = run(), run("in-process")
+    assert on_cluster["params"] == in_process["params"]
+    np.testing.assert_array_equal(on_cluster["test_score"], in_process["test_score"])
+
+
+@pytest.mark.slow
+def test_keras_results_identical_when_workers_do_not_offload(digits, monkeypatch):
+    """What the cluster guide promises for Keras: identical scores with offload off.
+
+    scikeras seeds Python's global ``random`` for each fit and Keras draws layer seeds
+    from it; a worker's event loop thread draws from it too, when it sizes outgoing
+    messages (``distributed.comm.offload``). With that off, nothing else draws there.
+    """
+    est, space, X, y = _tiny_keras(digits)
+
+    def run(scheduler=None):
+        search = HyperbandSearchCV(est, space, max_iter=9, random_state=0, scheduler=scheduler)
+        return search.fit(X, y).cv_results_
+
+    in_process = run("in-process")
+    monkeypatch.setenv("DASK_DISTRIBUTED__COMM__OFFLOAD", "False")
+    # read by each worker process when it starts (the guide says the same)
+    with _fresh_cluster() as cluster, distributed.Client(cluster):
+        on_cluster = run()
+    assert on_cluster["params"] == in_process["params"]
+    np.testing.assert_array_equal(on_cluster["test_score"], in_process["test_score"])
+    np.testing.assert_array_equal(on_cluster["partial_fit_calls"], in_process["partial_fit_calls"])
