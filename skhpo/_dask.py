@@ -16,6 +16,7 @@ and only the tasks that were running are trained again.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import os
 import uuid
@@ -25,7 +26,7 @@ from typing import Any
 from dask.sizeof import sizeof
 from distributed import Client, Future, Status, WorkerPlugin, as_completed, get_worker
 
-from ._worker import TrialState
+from ._worker import SearchData, TrialState
 
 __all__ = ["DaskExecutor", "ExitPromptly", "PrepareKerasBackend", "check_picklable"]
 
@@ -51,6 +52,10 @@ def _record_of(pair: tuple) -> dict:
         record["worker"] = None
     record["pid"] = os.getpid()
     return record
+
+
+def _with_fit_params(data: SearchData, params: dict) -> SearchData:
+    return dataclasses.replace(data, fit_params={**data.fit_params, **params})
 
 
 class _DaskStep:
@@ -139,8 +144,20 @@ class DaskExecutor:
             )
 
     def put(self, obj: Any) -> Any:
+        futures = {}
+        if isinstance(obj, SearchData):
+            futures = {k: v for k, v in obj.fit_params.items() if isinstance(v, Future)}
+            if futures:  # resolved on the workers, never fetched here
+                obj = dataclasses.replace(
+                    obj, fit_params={k: v for k, v in obj.fit_params.items() if k not in futures}
+                )
         future = self.client.scatter(obj, broadcast=True, hash=False)
         self._data.append(future)
+        if futures:
+            # dask resolves the futures of a task's dict argument where the task runs
+            future = self.client.submit(_with_fit_params, future, futures, pure=False)
+            self.client.replicate([future])
+            self._data.append(future)
         return future
 
     def submit(

@@ -319,3 +319,68 @@ def test_keras_results_identical_when_workers_do_not_offload(digits, monkeypatch
     assert on_cluster["params"] == in_process["params"]
     np.testing.assert_array_equal(on_cluster["test_score"], in_process["test_score"])
     np.testing.assert_array_equal(on_cluster["partial_fit_calls"], in_process["partial_fit_calls"])
+
+
+def _dask_digits(digits, path=None, chunks=300):
+    da = pytest.importorskip("dask.array")
+    X, y = da.from_array(digits[0], chunks=chunks), da.from_array(digits[1], chunks=chunks)
+    if path is not None:  # note where each block of X is computed
+        X = X.map_blocks(fakes.noting_pid, str(path), dtype=X.dtype)
+    return X, y
+
+
+def test_dask_arrays_train_block_by_block_in_process(digits):
+    X, y = _dask_digits(digits)
+    search = _search(max_iter=9, scheduler="in-process").fit(X, y)
+    assert search.metadata_ == search.metadata
+    best, epochs = search.best_estimator_, search.cv_results_["partial_fit_calls"]
+    # one epoch is one pass over the 6 blocks, less the rows held out of each block
+    assert best.n_calls_ == 6 * epochs[search.best_index_]
+    assert 0.7 * 297 < best.n_train_ < 0.9 * 297  # the last block: 1797 - 5 * 300 rows
+    refitted = _search(max_iter=9, scheduler="in-process", refit=True).fit(X, y).best_estimator_
+    assert refitted.n_calls_ == best.n_calls_
+    assert refitted.n_train_ == 297  # every row of it
+
+
+def test_dask_arrays_of_unknown_block_sizes(digits):
+    X, y = _dask_digits(digits)
+    keep = X[:, 0] > -1  # every row, but dask cannot know how many per block
+    X, y = X[keep], y[keep]
+    assert np.isnan(X.shape[0])
+    est = SGDClassifier(random_state=0)
+    search = HyperbandSearchCV(
+        est, {"alpha": (1e-5, 1e-1, "log-uniform")}, max_iter=9, random_state=0
+    )
+    search.fit(X, y)
+    assert search.score(*digits) > 0.85
+    np.testing.assert_array_equal(search.classes_, np.arange(10))
+
+
+def test_dask_dataframes(digits):
+    dd = pytest.importorskip("dask.dataframe")
+    import pandas as pd
+
+    df = dd.from_pandas(pd.DataFrame(digits[0]), npartitions=4)
+    labels = dd.from_pandas(pd.Series(digits[1]), npartitions=4)
+    search = _search(max_iter=3).fit(df, labels)
+    assert (
+        search.best_estimator_.n_calls_
+        == 4 * search.cv_results_["partial_fit_calls"][search.best_index_]
+    )
+
+
+def test_dask_blocks_are_computed_on_the_workers(client, digits, tmp_path):
+    """Blocks reach the workers as dask computes them there; classes= may be a Future."""
+    log = tmp_path / "pids"
+    X, y = _dask_digits(digits, path=log)
+    classes = client.scatter(np.arange(10))
+    search = _search(max_iter=9, refit=False).fit(X, y, classes=classes)
+    assert search.metadata_ == search.metadata
+    worker_pids = set(client.run(os.getpid).values())
+    pids = {int(p) for p in log.read_text().split()}
+    assert pids and pids <= worker_pids  # no block of X was computed in the driver
+    np.testing.assert_array_equal(search.best_estimator_.seen_classes_arg_, np.arange(10))
+    assert (
+        search.best_estimator_.n_calls_
+        == 6 * search.cv_results_["partial_fit_calls"][search.best_index_]
+    )
