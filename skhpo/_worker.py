@@ -60,20 +60,25 @@ def _is_future(obj: Any) -> bool:
 def compute_here(*collections: Any) -> tuple:
     """Compute dask collections for use in this process, one call for all of them.
 
-    In a task on a dask worker, through the cluster with :func:`distributed.worker_client`
-    (the task leaves the worker's thread pool while it waits, so a one-thread worker
-    cannot deadlock): blocks that other workers hold, or that a persisted collection
-    holds, are fetched from them; lazy blocks are computed on the cluster. Elsewhere
-    with dask's default scheduler.
+    In a task on a dask worker, a lazy collection (a graph that references no data held
+    on the cluster) is computed right there, in the task's thread, with dask's
+    synchronous scheduler: nothing moves between processes and only the blocks asked
+    for are ever in memory. A collection that references cluster data (a persisted one)
+    is computed through the cluster with :func:`distributed.worker_client` (the task
+    leaves the worker's thread pool while it waits, so a one-thread worker cannot
+    deadlock) and its blocks are fetched from the workers that hold them. Outside a
+    worker, dask's default scheduler computes them.
     """
+    import dask
+
     try:
-        from distributed import get_worker, worker_client
+        from distributed import futures_of, get_worker, worker_client
 
         get_worker()
     except (ImportError, ValueError):
-        import dask
-
         return dask.compute(*collections)
+    if not futures_of(list(collections)):
+        return dask.compute(*collections, scheduler="sync")
     with worker_client() as client:
         return tuple(client.compute(list(collections), sync=True))
 

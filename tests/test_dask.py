@@ -384,3 +384,32 @@ def test_dask_blocks_are_computed_on_the_workers(client, digits, tmp_path):
         search.best_estimator_.n_calls_
         == 6 * search.cv_results_["partial_fit_calls"][search.best_index_]
     )
+
+
+@pytest.mark.slow
+def test_a_dask_array_larger_than_the_worker_memory_limit_trains(tmp_path):
+    """400 MB of lazily generated data on one worker limited to 350 MB (about 190 MB of
+    which the idle worker process uses): one epoch is a pass over 40 blocks of 10 MB,
+    each computed in the training task and let go after its ``partial_fit``."""
+    da = pytest.importorskip("dask.array")
+    log = tmp_path / "pids"
+    X = da.random.RandomState(0).random_sample((1_000_000, 50), chunks=(25_000, 50))
+    y = (X[:, 0] + X[:, 1] > 1).astype(np.int64)
+    X = X.map_blocks(fakes.noting_pid, str(log), dtype=X.dtype)
+    assert X.nbytes == 400e6
+    space = {"alpha": (1e-5, 1e-1, "log-uniform")}
+    search = HyperbandSearchCV(
+        SGDClassifier(random_state=0), space, max_iter=3, test_size=0.05, random_state=0
+    )
+    with (
+        _fresh_cluster(n_workers=1, memory_limit="350MB") as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        (pid,) = client.run(os.getpid).values()
+        search.fit(X, y, classes=np.array([0, 1]))
+        assert list(client.run(os.getpid).values()) == [pid]  # never restarted
+    assert {int(p) for p in log.read_text().split()} == {pid}  # no block in the driver
+    assert search.metadata_["partial_fit_calls"] == 11
+    assert search.best_score_ > 0.95
+    epochs = search.cv_results_["mean_partial_fit_time"]
+    print(f"one epoch over 40 blocks on the worker: {np.median(epochs):.2f} s (median)")
