@@ -122,7 +122,9 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
         ----------
         X : array-like of shape (n_samples, ...)
             Training data. Any array-like the estimator accepts (arrays, DataFrames,
-            images of shape ``(n, h, w, c)``): it is indexed, never converted.
+            images of shape ``(n, h, w, c)``): it is indexed, never converted. A dask
+            array or DataFrame is trained on block by block, one epoch being one pass
+            over its blocks, and never gathered whole (see the cluster guide).
         y : array-like of shape (n_samples,) or (n_samples, n_outputs), default=None
             Targets.
         validation_data : tuple (X_val, y_val), default=None

@@ -413,3 +413,39 @@ def test_a_dask_array_larger_than_the_worker_memory_limit_trains(tmp_path):
     assert search.best_score_ > 0.95
     epochs = search.cv_results_["mean_partial_fit_time"]
     print(f"one epoch over 40 blocks on the worker: {np.median(epochs):.2f} s (median)")
+
+
+def test_persisted_dask_arrays_are_read_from_the_workers(client, digits):
+    X, y = _dask_digits(digits)
+    keep = X[:, 0] > -1
+    X, y = client.persist([X[keep], y[keep]])  # held by the workers, block sizes unknown
+    search = _search(max_iter=9).fit(X, y)
+    assert search.metadata_ == search.metadata
+    best = search.best_estimator_
+    assert best.n_calls_ == 6 * search.cv_results_["partial_fit_calls"][search.best_index_]
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ("pipeline", "Pipeline's pre-processing steps"),
+        ("sample_weight", "fit parameter 'sample_weight'"),
+        ("blocks", "same blocks of rows"),
+    ],
+)
+def test_dask_input_errors_before_training(digits, change, message):
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = _dask_digits(digits)
+    est, fit_params = CurveClassifier(), {}
+    if change == "pipeline":
+        est = make_pipeline(StandardScaler(), est)
+    elif change == "sample_weight":
+        fit_params["sample_weight"] = np.ones(len(digits[1]))
+    else:
+        y = y.rechunk(200)
+    space = {"curveclassifier__a": [0.1]} if change == "pipeline" else {"a": [0.1]}
+    search = HyperbandSearchCV(est, space, max_iter=3, scheduler="in-process")
+    with pytest.raises(ValueError, match=message):
+        search.fit(X, y, **fit_params)
