@@ -41,10 +41,12 @@ from ._records import FAILED, cv_results, failure_causes
 from ._schedule import Bracket, default_patience, plan_metadata
 from ._settable import check_settable
 from ._worker import (
+    DaskBlocks,
     SearchData,
     _is_scikeras,
     catch_interrupts,
     estimator_tags,
+    is_dask_collection,
     raise_if_interrupted,
     refit_task,
 )
@@ -184,7 +186,9 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
         ----------
         X : array-like of shape (n_samples, ...)
             Training data. Any array-like the estimator accepts (arrays, DataFrames,
-            images of shape ``(n, h, w, c)``): it is indexed, never converted.
+            images of shape ``(n, h, w, c)``): it is indexed, never converted. A dask
+            array or DataFrame is trained on block by block, one epoch being one pass
+            over its blocks, and never gathered whole (see the cluster guide).
         y : array-like of shape (n_samples,) or (n_samples, n_outputs), default=None
             Targets.
         validation_data : tuple (X_val, y_val), default=None
@@ -296,8 +300,11 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
                 "traceback is in cv_results_['error']; the first one's is shown above."
             ) from _TrialTraceback(failed[0].model_id, failed[0].error)
         if self.refit:
-            X_all = X if validation_data is None else _concat(X_train, X_val)
-            y_all = y if validation_data is None else _concat(y_train, y_val)
+            if isinstance(X_train, DaskBlocks):
+                X_all, y_all = _dask_refit_data(X_train, validation_data), None
+            else:
+                X_all = X if validation_data is None else _concat(X_train, X_val)
+                y_all = y if validation_data is None else _concat(y_train, y_val)
             best = self.cv_results_["params"][self.best_index_]
             epochs = int(self.cv_results_["partial_fit_calls"][self.best_index_])
             try:
@@ -514,6 +521,8 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
     def _check_data(self, X, y, validation_data, fit_params):
         if X is None:
             raise ValueError("X is None; fit needs training data")
+        if is_dask_collection(X) or is_dask_collection(y):
+            return self._check_dask_data(X, y, validation_data, fit_params)
         X, y = _indexable(X), _indexable(y)
         if validation_data is not None and isinstance(validation_data, tuple | list):
             validation_data = tuple(_indexable(v) for v in validation_data)
@@ -587,6 +596,78 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
             train_fit_params,
             fit_params,
         )
+
+    def _check_dask_data(self, X, y, validation_data, fit_params):
+        """``_check_data`` for dask collections: shapes from metadata, nothing gathered.
+
+        The training data stays a dask array, trained on block by block; the hold-out
+        rows are drawn within each block (not stratified); only the labels are computed,
+        through dask, to find the classes when ``classes`` is not given.
+        """
+        if isinstance(self.estimator, Pipeline) and len(self.estimator.steps) > 1:
+            raise ValueError(
+                "dask collections are trained block by block, so a Pipeline's "
+                "pre-processing steps cannot be fitted on them: search the final "
+                "estimator, on data pre-processed with dask (dask-ml has scalers)"
+            )
+        X = _as_dask_array(X, "X")
+        if X.ndim < 2:
+            raise ValueError(
+                f"X must have at least 2 dimensions (n_samples, n_features), got a dask "
+                f"array of {X.ndim} dimension(s)"
+            )
+        y = None if y is None else _as_dask_array(y, "y", like=X)
+        if y is not None and y.numblocks[0] != X.numblocks[0]:
+            raise ValueError(
+                f"X and y must be split into the same blocks of rows: X has "
+                f"{X.numblocks[0]} and y {y.numblocks[0]}"
+            )
+        if y is not None and not (np.isnan(X.shape[0]) or np.isnan(y.shape[0])):
+            if X.chunks[0] != y.chunks[0]:
+                raise ValueError(
+                    f"X and y have different numbers of samples per block: "
+                    f"{X.chunks[0]} and {y.chunks[0]}"
+                )
+        for name, value in fit_params.items():
+            if is_dask_collection(value) or (name != "classes" and hasattr(value, "__len__")):
+                raise ValueError(
+                    f"fit parameter {name!r}: with dask collections only parameters that "
+                    "are the same for every block (such as classes) can be passed"
+                )
+        fit_params = dict(fit_params)
+        classifier = _is_classifier(self.estimator)
+        if classifier:
+            if y is None:
+                raise ValueError("A classifier needs targets, and y is None")
+            if "classes" not in fit_params and _takes_classes(self.estimator):
+                import dask.array as da
+
+                labels = da.unique(y).compute()
+                if len(labels) < 2:
+                    raise ValueError("y has a single class; a classifier needs at least two")
+                fit_params["classes"] = labels
+        if validation_data is not None:
+            if self.test_size is not None:
+                raise ValueError("Give either validation_data or test_size, not both")
+            if not (isinstance(validation_data, tuple | list) and len(validation_data) == 2):
+                raise ValueError("validation_data must be a pair (X_val, y_val)")
+            X_val, y_val = validation_data
+            if np.shape(X_val)[1:] != X.shape[1:]:
+                raise ValueError(
+                    f"validation_data's X has shape {np.shape(X_val)}, which does not match "
+                    f"X's {X.shape} past the first dimension"
+                )
+            if is_dask_collection(X_val) or is_dask_collection(y_val):
+                X_val = DaskBlocks(
+                    _as_dask_array(X_val, "X_val"), _as_dask_array(y_val, "y_val", like=X_val)
+                )
+                y_val = None
+            return DaskBlocks(X, y), None, X_val, y_val, fit_params, fit_params
+        test_size = DEFAULT_TEST_SIZE if self.test_size is None else self.test_size
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        train = DaskBlocks(X, y, test_size=test_size, seed=seed, part="train")
+        val = DaskBlocks(X, y, test_size=test_size, seed=seed, part="validation")
+        return train, None, val, None, fit_params, fit_params
 
     # -- scikit-learn citizenship -------------------------------------------------------
 
@@ -664,6 +745,22 @@ def _tell_callbacks(search: Any, begun: list, exc_type, error, traceback) -> boo
         else:
             cb.on_search_error(search, error)
     return False  # an error goes on
+
+
+def _dask_refit_data(train: DaskBlocks, validation_data: tuple | None) -> DaskBlocks:
+    """The blocks the best parameters are refitted on: training and validation data."""
+    if validation_data is None:
+        return train.whole()
+    import dask.array as da
+
+    def rows(a):
+        if is_dask_collection(a):
+            return _as_dask_array(a, "validation data")
+        a = np.asarray(a)
+        return da.from_array(a, chunks=a.shape)
+
+    X_val, y_val = (rows(a) for a in validation_data)
+    return DaskBlocks(da.concatenate([train.X, X_val]), da.concatenate([train.y, y_val]))
 
 
 def _takes_classes(estimator: Any) -> bool:
@@ -869,6 +966,34 @@ def _first_non_finite(values: np.ndarray) -> tuple | None:
         return None
     index = tuple(int(i) for i in bad[0])
     return index, "NaN" if np.isnan(values[index]) else "infinity"
+
+
+def _as_dask_array(obj: Any, what: str, like: Any = None) -> Any:
+    """A dask array of ``obj``, in blocks of rows only (no data is computed).
+
+    A dask DataFrame or Series becomes its ``to_dask_array()`` (block sizes unknown, which
+    is fine: nothing needs them). An in-memory array is cut into ``like``'s row blocks.
+    """
+    import dask.array as da
+
+    if hasattr(obj, "to_dask_array"):
+        obj = obj.to_dask_array()
+    elif not is_dask_collection(obj):
+        if like is None or not is_dask_collection(like):
+            raise TypeError(f"{what} must be a dask array or DataFrame, got {type(obj).__name__}")
+        like = _as_dask_array(like, "like")
+        if any(np.isnan(like.chunks[0])):
+            raise ValueError(
+                f"{what} is in memory and X is a dask array of unknown block sizes: give "
+                f"{what} as a dask collection with X's blocks"
+            )
+        obj = np.asarray(obj)
+        obj = da.from_array(obj, chunks=(like.chunks[0],) + obj.shape[1:])
+    if not isinstance(obj, da.Array):
+        raise TypeError(f"{what} must be a dask array or DataFrame, got {type(obj).__name__}")
+    if obj.ndim > 1 and any(len(c) > 1 for c in obj.chunks[1:]):
+        obj = obj.rechunk({axis: -1 for axis in range(1, obj.ndim)})
+    return obj
 
 
 def _concat(a: Any, b: Any) -> Any:

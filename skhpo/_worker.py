@@ -31,6 +31,7 @@ from ._storage import _dumps, read_stored_step
 from .exceptions import TrialTimeoutError
 
 __all__ = [
+    "DaskBlocks",
     "SearchData",
     "TrialSpec",
     "TrialState",
@@ -83,10 +84,104 @@ def is_classifier_estimator(estimator: Any) -> bool:
     return estimator_tags(estimator).estimator_type == "classifier"
 
 
+def is_dask_collection(obj: Any) -> bool:
+    """Whether ``obj`` is a dask collection (without importing dask when it is not)."""
+    dask = sys.modules.get("dask")
+    return dask is not None and dask.is_dask_collection(obj)
+
+
+def _is_future(obj: Any) -> bool:
+    distributed = sys.modules.get("distributed")
+    return distributed is not None and isinstance(obj, distributed.Future)
+
+
+def compute_here(*collections: Any) -> tuple:
+    """Compute dask collections for use in this process, one call for all of them.
+
+    In a task on a dask worker, a lazy collection (a graph that references no data held
+    on the cluster) is computed right there, in the task's thread, with dask's
+    synchronous scheduler: nothing moves between processes and only the blocks asked
+    for are ever in memory. A collection that references cluster data (a persisted one)
+    is computed through the cluster with :func:`distributed.worker_client` (the task
+    leaves the worker's thread pool while it waits, so a one-thread worker cannot
+    deadlock) and its blocks are fetched from the workers that hold them. Outside a
+    worker, dask's default scheduler computes them.
+    """
+    import dask
+
+    try:
+        from distributed import futures_of, get_worker, worker_client
+
+        get_worker()
+    except (ImportError, ValueError):
+        return dask.compute(*collections)
+    if not futures_of(list(collections)):
+        return dask.compute(*collections, scheduler="sync")
+    with worker_client() as client:
+        return tuple(client.compute(list(collections), sync=True))
+
+
+@dataclass
+class DaskBlocks:
+    """Training data kept as dask arrays, read one block (of rows) at a time.
+
+    One epoch is one pass over the blocks: the estimator's ``partial_fit`` is called once
+    per block, and a block is computed only when it is trained on, so the data is never
+    whole in one process. ``test_size`` holds out that fraction of each block's rows, drawn
+    from a random stream seeded by ``seed`` and the block's index: ``part`` is the side
+    of that split these blocks are ("train" or "validation"; "all" for no split).
+    """
+
+    X: Any
+    y: Any
+    test_size: float | None = None
+    seed: int = 0
+    part: str = "all"
+
+    def arrays(self) -> tuple[Any, Any]:
+        """The (lazy) dask arrays of this part."""
+        if self.part == "all" or self.test_size is None:
+            return self.X, self.y
+        held_out = self.X.map_blocks(
+            _held_out, self.seed, self.test_size, dtype=bool, drop_axis=list(range(1, self.X.ndim))
+        )
+        keep = held_out if self.part == "validation" else ~held_out
+        return self.X[keep], (None if self.y is None else self.y[keep])
+
+    def whole(self) -> DaskBlocks:
+        """All the rows, both sides of the split."""
+        return DaskBlocks(self.X, self.y)
+
+    def __iter__(self):
+        X, y = self.arrays()
+        for i in range(X.numblocks[0]):
+            if y is None:
+                (Xb,) = compute_here(X.blocks[i])
+                yb = None
+            else:
+                Xb, yb = compute_here(X.blocks[i], y.blocks[i])
+            if len(Xb):
+                yield Xb, yb
+
+    def compute(self) -> tuple[Any, Any]:
+        """This part as in-memory arrays (for validation data)."""
+        X, y = self.arrays()
+        if y is None:
+            return compute_here(X)[0], None
+        return compute_here(X, y)
+
+
+def _held_out(block: Any, seed: int, test_size: float, block_id: tuple = (0,)) -> np.ndarray:
+    rng = np.random.RandomState([seed, block_id[0]])
+    return rng.random_sample(len(block)) < test_size
+
+
 def fit_epochs(model: Any, X: Any, y: Any, n_epochs: int, fit_params: dict) -> None:
     """Train ``model`` for ``n_epochs`` more epochs, resuming where it stopped.
 
-    This is the one place that knows how to train a model for several epochs. A scikeras
+    This is the one place that knows how to train a model for several epochs. Data given
+    as :class:`DaskBlocks` is trained on block by block: an epoch is one ``partial_fit``
+    call per block (for scikeras, one Keras epoch per block). A scikeras
     wrapper trains them in one Keras ``fit`` call: it is the body of scikeras'
     ``partial_fit`` (scikeras 0.13: ``_fit(..., warm_start=True, epochs=1,
     initial_epoch=current_epoch)``) with ``epochs=n_epochs``; its ``history_`` and
@@ -95,6 +190,11 @@ def fit_epochs(model: Any, X: Any, y: Any, n_epochs: int, fit_params: dict) -> N
     ``partial_fit``.
     """
     if n_epochs < 1:
+        return
+    if isinstance(X, DaskBlocks):
+        for _ in range(n_epochs):
+            for X_block, y_block in X:
+                model.partial_fit(X_block, y_block, **fit_params)
         return
     if n_epochs > 1 and _is_scikeras(model) and getattr(model, "class_weight", None) is None:
         kwargs = dict(fit_params)
@@ -155,6 +255,20 @@ class SearchData:
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
         type(self).times_received += 1
+
+    def materialize(self) -> None:
+        """Bring what tasks need whole into this process, once: the validation data when
+        it is dask blocks, and ``fit_params`` values that are ``distributed.Future``.
+        """
+        if isinstance(self.X_val, DaskBlocks):
+            self.X_val, self.y_val = self.X_val.compute()
+        if any(_is_future(v) for v in self.fit_params.values()):
+            self.fit_params = resolve_futures(self.fit_params)
+
+
+def resolve_futures(params: dict) -> dict:
+    """``params`` with each ``distributed.Future`` value replaced by its result."""
+    return {k: v.result() if _is_future(v) else v for k, v in params.items()}
 
 
 @dataclass(frozen=True)
@@ -342,6 +456,7 @@ def step_task(trial: TrialSpec | TrialState | tuple, data: SearchData, n_epochs:
     try:
         with _deadline(remaining, data.timeout):
             t0 = time.perf_counter()
+            data.materialize()
             state = build_trial(trial, data) if isinstance(trial, TrialSpec) else trial
             Xt_train, Xt_val = _transformed(state, data)
             fit_time += time.perf_counter() - t0
@@ -495,7 +610,7 @@ class _AsyncTimeout(Exception):
 
 def refit_task(estimator: Any, params: dict, X: Any, y: Any, fit_params: dict, epochs: int):
     """Train a fresh estimator with ``params`` on ``(X, y)`` for ``epochs`` epochs."""
-    data = SearchData(X, y, None, None, fit_params, scorer=None)
+    data = SearchData(X, y, None, None, resolve_futures(fit_params), scorer=None)
     t0 = time.perf_counter()
     state = build_trial(TrialSpec("refit", estimator, params), data)
     Xt, _ = _transformed(state, data)

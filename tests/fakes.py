@@ -167,3 +167,40 @@ class LoggedSGDClassifier(SGDClassifier):
             with open(log, "a") as f:
                 f.write(f"{os.getpid()} {self.alpha!r} {self.n_logged_}\n")
         return self
+
+
+def build_tiny_mlp(nunits=8, dropout=0.0, learning_rate=1e-2, meta=None):
+    """A one-hidden-layer Keras MLP for scikeras (Keras is imported where it is built)."""
+    import keras
+
+    model = keras.Sequential(
+        [
+            keras.Input((meta["n_features_in_"],)),
+            keras.layers.Dense(nunits, activation="relu"),
+            keras.layers.Dropout(dropout),
+            keras.layers.Dense(meta["n_classes_"], activation="softmax"),
+        ]
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy"
+    )
+    return model
+
+
+TINY_MLP_SPACE = {
+    "model__nunits": [8, 16, 32, 64],
+    "model__dropout": (0.0, 0.5),
+    "model__learning_rate": (1e-3, 1e-1, "log-uniform"),
+}
+
+
+def noting_pid(block, path):
+    """``block`` unchanged; the pid of the process that computed it is appended to ``path``.
+
+    Empty blocks are dask's meta, computed where the graph is built: not noted.
+    """
+    if block.size == 0:
+        return block
+    with open(path, "a") as f:
+        f.write(f"{os.getpid()}\n")
+    return block
