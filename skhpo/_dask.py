@@ -26,6 +26,7 @@ from typing import Any
 from dask.sizeof import sizeof
 from distributed import Client, Future, Status, WorkerPlugin, as_completed, get_worker
 
+from ._records import StepRecord
 from ._worker import SearchData, TrialState
 
 __all__ = ["DaskExecutor", "ExitPromptly", "PrepareKerasBackend", "check_picklable"]
@@ -48,14 +49,12 @@ def _sizeof_state(state: TrialState) -> int:
     return _STATE_NOMINAL_BYTES
 
 
-def _record_of(pair: tuple) -> dict:
-    record = dict(pair[1])
+def _record_of(pair: tuple) -> StepRecord:
     try:
-        record["worker"] = get_worker().address
+        worker = get_worker().address
     except ValueError:  # pragma: no cover - not on a worker
-        record["worker"] = None
-    record["pid"] = os.getpid()
-    return record
+        worker = None
+    return dataclasses.replace(pair[1], worker=worker, pid=os.getpid())
 
 
 def _with_fit_params(data: SearchData, params: dict) -> SearchData:
@@ -74,9 +73,9 @@ class _DaskStep:
     def state(self) -> Any:
         return self.pair
 
-    def record(self) -> dict:
+    def record(self) -> StepRecord:
         record = self.record_future.result()
-        self._executor._where[self.pair.key] = record.get("worker")
+        self._executor._where[self.pair.key] = record.worker
         return record
 
 

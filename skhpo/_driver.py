@@ -567,7 +567,7 @@ class _Loop:
                 self._maybe_start_brackets()
             for step in self.completed:
                 i, epochs_before = self.in_flight.pop(step)
-                self.handle(i, epochs_before, StepRecord.of(step.record()), step)
+                self.handle(i, epochs_before, step.record(), step)
                 raise_if_interrupted()  # a Ctrl-C that something swallowed
         except BaseException:
             for step in list(self.live.values()) + list(self.in_flight):

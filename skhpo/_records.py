@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
@@ -71,19 +71,6 @@ class StepRecord:
     restored: bool = False
     worker: str | None = None
     pid: int | None = None
-
-    # A mapping view, for ``dict(record)`` in ``_dask._record_of`` (which adds the
-    # worker and pid); remove with it once that uses ``dataclasses.replace``.
-    def keys(self) -> list[str]:
-        return [f.name for f in fields(self)]
-
-    def __getitem__(self, key: str) -> Any:
-        return getattr(self, key)
-
-    @classmethod
-    def of(cls, record: StepRecord | dict) -> StepRecord:
-        """``record`` itself, or the record a mapping of its fields describes."""
-        return record if isinstance(record, cls) else cls(**record)
 
 
 @dataclass

@@ -151,16 +151,7 @@ def c(_cluster):
                 reason="wraps the model in dask_ml.wrappers.Incremental (dask-ml's own class)"
             ),
         ),
-        pytest.param(
-            "numpy",
-            "sklearn",
-            9,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="issue 11 (dask inputs): fit's `classes` is a distributed Future "
-                "(c.compute(da.unique(y))), which skhpo does not resolve yet",
-            ),
-        ),
+        pytest.param("numpy", "sklearn", 9),
         *(
             pytest.param(
                 "numpy",
@@ -491,10 +482,6 @@ def test_logs_dont_repeat(c):
     assert len(n_models) == len(set(n_models))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 11 (dask inputs): dask DataFrame/Series inputs, which skhpo does not accept yet",
-)
 def test_dataframe_inputs(c):
     dd = pytest.importorskip("dask.dataframe")  # needs pyarrow
     X = pd.DataFrame({"x": [1, 2, 3], "y": [4, 5, 6]})
