@@ -150,7 +150,7 @@ def _stored_epochs(db, key="a"):
         params = {i: pickle.loads(p)[key] for i, p in con.execute("SELECT idx, params FROM trials")}
         stored = {}
         for i, rec in con.execute("SELECT idx, record FROM steps"):
-            stored[params[i]] = max(stored.get(params[i], 0), pickle.loads(rec)["epochs"])
+            stored[params[i]] = max(stored.get(params[i], 0), pickle.loads(rec).epochs)
     return stored
 
 
