@@ -422,8 +422,9 @@ def test_dask_blocks_are_computed_on_the_workers(client, digits, tmp_path):
 @pytest.mark.slow
 def test_a_dask_array_larger_than_the_worker_memory_limit_trains(tmp_path):
     """400 MB of lazily generated data on one worker limited to 390 MB (about 250 MB of
-    which the idle worker process uses, dask.dataframe installed): one epoch is a pass over 40 blocks of 10 MB,
-    each computed in the training task and let go after its ``partial_fit``."""
+    which the idle worker process uses, dask.dataframe installed): one epoch is a pass
+    over 40 blocks of 10 MB, each computed in the training task and let go after its
+    ``partial_fit``."""
     da = pytest.importorskip("dask.array")
     log = tmp_path / "pids"
     X = da.random.RandomState(0).random_sample((1_000_000, 50), chunks=(25_000, 50))
