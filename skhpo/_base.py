@@ -518,6 +518,20 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
                     )
         return space
 
+    def _validation_pair(self, validation_data: Any, shape: tuple) -> tuple[Any, Any]:
+        """``(X_val, y_val)``, checked against ``test_size`` and ``X``'s ``shape``."""
+        if self.test_size is not None:
+            raise ValueError("Give either validation_data or test_size, not both")
+        if not (isinstance(validation_data, tuple | list) and len(validation_data) == 2):
+            raise ValueError("validation_data must be a pair (X_val, y_val)")
+        X_val, y_val = validation_data
+        if np.shape(X_val)[1:] != tuple(shape[1:]):
+            raise ValueError(
+                f"validation_data's X has shape {np.shape(X_val)}, which does not match "
+                f"X's {tuple(shape)} past the first dimension"
+            )
+        return X_val, y_val
+
     def _check_data(self, X, y, validation_data, fit_params):
         if X is None:
             raise ValueError("X is None; fit needs training data")
@@ -547,16 +561,7 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
             labels = y if validation_data is None else _concat(y, validation_data[1])
             fit_params["classes"] = np.unique(np.asarray(labels))
         if validation_data is not None:
-            if self.test_size is not None:
-                raise ValueError("Give either validation_data or test_size, not both")
-            if not (isinstance(validation_data, tuple | list) and len(validation_data) == 2):
-                raise ValueError("validation_data must be a pair (X_val, y_val)")
-            X_val, y_val = validation_data
-            if np.shape(X_val)[1:] != np.shape(X)[1:]:
-                raise ValueError(
-                    f"validation_data's X has shape {np.shape(X_val)}, which does not match "
-                    f"X's {np.shape(X)} past the first dimension"
-                )
+            X_val, y_val = self._validation_pair(validation_data, np.shape(X))
             if _num_samples(X_val) != _num_samples(y_val):
                 raise ValueError(
                     f"validation_data's X and y have different numbers of samples: "
@@ -647,16 +652,7 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
                     raise ValueError("y has a single class; a classifier needs at least two")
                 fit_params["classes"] = labels
         if validation_data is not None:
-            if self.test_size is not None:
-                raise ValueError("Give either validation_data or test_size, not both")
-            if not (isinstance(validation_data, tuple | list) and len(validation_data) == 2):
-                raise ValueError("validation_data must be a pair (X_val, y_val)")
-            X_val, y_val = validation_data
-            if np.shape(X_val)[1:] != X.shape[1:]:
-                raise ValueError(
-                    f"validation_data's X has shape {np.shape(X_val)}, which does not match "
-                    f"X's {X.shape} past the first dimension"
-                )
+            X_val, y_val = self._validation_pair(validation_data, np.shape(X))
             if is_dask_collection(X_val) or is_dask_collection(y_val):
                 X_val = DaskBlocks(
                     _as_dask_array(X_val, "X_val"), _as_dask_array(y_val, "y_val", like=X_val)
