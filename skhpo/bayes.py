@@ -16,6 +16,7 @@ from scipy.optimize import OptimizeResult
 from scipy.stats import rankdata
 from sklearn.base import is_classifier
 from sklearn.exceptions import FitFailedWarning
+from sklearn.model_selection import check_cv
 from sklearn.model_selection._search import BaseSearchCV
 from sklearn.utils import check_random_state, get_tags
 from sklearn.utils._param_validation import Interval
@@ -313,6 +314,9 @@ refit_time_, multimetric_
         self._fit_errors: list[tuple[dict, int, str]] = []
         self._n_out_seen = 0
         self._last_format: tuple | None = None
+        # scikit-learn sets n_splits_ only after the search on 1.6; the warnings need it
+        cv = check_cv(self.cv, y, classifier=is_classifier(self.estimator))
+        self._n_splits = cv.get_n_splits(X, y, groups)
         return super().fit(X, y, **params)
 
     def _run_search(self, evaluate_candidates) -> None:
@@ -383,10 +387,10 @@ refit_time_, multimetric_
             cause = causes[0][1] if len(causes) == 1 else "; ".join(c for _, c in causes)
             for k, params in enumerate(batch):
                 self._failed_rows.append((first_row + k, params, cause))
-                self._fit_errors.append((params, self.n_splits_, cause))
+                self._fit_errors.append((params, self._n_splits, cause))
         for params, n_failed, cause in self._fit_errors:
             warnings.warn(
-                f"{n_failed} of the {self.n_splits_} fits of {params!r} failed ({cause}); "
+                f"{n_failed} of the {self._n_splits} fits of {params!r} failed ({cause}); "
                 f"they score error_score={self.error_score!r}",
                 FitFailedWarning,
                 stacklevel=3,
@@ -443,7 +447,7 @@ refit_time_, multimetric_
         if results is None:
             counts: dict[str, int] = {}
             for _, _, cause in self._failed_rows:
-                counts[cause] = counts.get(cause, 0) + self.n_splits_
+                counts[cause] = counts.get(cause, 0) + self._n_splits
             n_fits = sum(counts.values())
             if len(counts) == 1:
                 because = f"every one with {next(iter(counts))}"
@@ -451,7 +455,7 @@ refit_time_, multimetric_
                 because = "; ".join(f"{n} with {c}" for c, n in counts.items())
             raise ValueError(
                 f"All the {n_fits} fits of the search ({self._n_rows} settings x "
-                f"{self.n_splits_} folds) failed: {because}. Set error_score='raise' to "
+                f"{self._n_splits} folds) failed: {because}. Set error_score='raise' to "
                 "see the traceback."
             )
         if len(results["params"]) < self._n_rows:
