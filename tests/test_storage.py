@@ -154,6 +154,22 @@ def _stored_epochs(db, key="a"):
     return stored
 
 
+def _resume(script, env, log, stored, killed_pid, timeout):
+    """Run ``script`` again to the end: ``(epochs it trained, those of them in
+    rungs the storage held)``, from the log of epochs trained."""
+    resumed = subprocess.run(
+        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=timeout
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    new_calls = [line for line in _epochs_logged(log) if line[0] not in killed_pid]
+    retrained = [c for c in new_calls if int(c[2]) <= stored.get(float(c[1]), 0)]
+    print(
+        f"killed with {sum(stored.values())} epochs stored; the resumed run trained "
+        f"{len(new_calls)} epochs, {len(retrained)} of them in stored rungs"
+    )
+    return new_calls, retrained
+
+
 def _run_and_kill(script, env, db, n_steps):
     """Run ``script``; SIGKILL it once the storage ``db`` holds ``n_steps`` steps."""
     proc = subprocess.Popen([sys.executable, str(script)], env=env)
@@ -185,17 +201,8 @@ def test_sigkill_in_the_middle_then_resume(tmp_path, small_xy):
     killed_pid = {line[0] for line in _epochs_logged(log)}
     assert len(killed_pid) == 1
 
-    resumed = subprocess.run(
-        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=120
-    )
-    assert resumed.returncode == 0, resumed.stderr
+    new_calls, retrained = _resume(script, env, log, stored, killed_pid, 120)
     # after the resume, no stored (completed) rung was trained again
-    new_calls = [line for line in _epochs_logged(log) if line[0] not in killed_pid]
-    retrained = [c for c in new_calls if int(c[2]) <= stored.get(float(c[1]), 0)]
-    print(
-        f"killed with {sum(stored.values())} epochs stored; the resumed run trained "
-        f"{len(new_calls)} epochs, {len(retrained)} of them in stored rungs"
-    )
     assert retrained == []
     # and the search ends with the same trials as an uninterrupted one
     X, y = np.random.RandomState(0).rand(120, 4), np.arange(120) % 3
@@ -272,16 +279,7 @@ def test_the_readme_space_resumes_in_a_new_process(tmp_path, monkeypatch):
     assert 0 < sum(stored.values()) < 357
     killed_pid = {line[0] for line in _epochs_logged(log)}
 
-    resumed = subprocess.run(
-        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=300
-    )
-    assert resumed.returncode == 0, resumed.stderr
-    new_calls = [line for line in _epochs_logged(log) if line[0] not in killed_pid]
-    retrained = [c for c in new_calls if int(c[2]) <= stored.get(float(c[1]), 0)]
-    print(
-        f"killed with {sum(stored.values())} epochs stored; the resumed run trained "
-        f"{len(new_calls)} epochs, {len(retrained)} of them in stored rungs"
-    )
+    new_calls, retrained = _resume(script, env, log, stored, killed_pid, 300)
     assert new_calls and retrained == []
     # the same trials, params and scores as an uninterrupted run
     clean = readme_search().fit(*digits())
