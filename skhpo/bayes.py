@@ -21,7 +21,7 @@ from sklearn.model_selection._search import BaseSearchCV
 from sklearn.utils import check_random_state, get_tags
 from sklearn.utils._param_validation import Interval
 
-from ._records import score_keys
+from ._records import error_line, score_keys
 from ._settable import check_settable
 from .samplers import GPSampler
 from .space import Categorical, Integer, Real, SearchSpace
@@ -61,12 +61,6 @@ _ALL_FAILED = re.compile(r"All the (\d+) fits failed")
 _DELIMITER = "-" * 80 + "\n"
 
 
-def _cause(error: str) -> str:
-    """The last line of a formatted traceback: ``"RuntimeError: boom"``."""
-    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
-    return lines[-1] if lines else "an unknown error"
-
-
 def _all_failed_causes(exc: ValueError) -> list[tuple[int, str]] | None:
     """(count, cause) of each distinct error in scikit-learn's "All the k fits failed";
     None for any other ValueError."""
@@ -77,7 +71,8 @@ def _all_failed_causes(exc: ValueError) -> list[tuple[int, str]] | None:
     for block in message.split(_DELIMITER)[1:]:
         head, _, error = block.partition("\n")
         count = re.match(r"(\d+) fits? failed", head)
-        causes.append((int(count.group(1)) if count else 1, _cause(error)))
+        cause = error_line(error) or "an unknown error"
+        causes.append((int(count.group(1)) if count else 1, cause))
     return causes or [(int(_ALL_FAILED.search(message).group(1)), "an unknown error")]
 
 
@@ -406,7 +401,8 @@ refit_time_, multimetric_
             errors = [o["fit_error"] for o in out[k * n_splits : (k + 1) * n_splits]]
             errors = [e for e in errors if e is not None]
             if errors:
-                self._fit_errors.append((candidate_params[k], len(errors), _cause(errors[0])))
+                cause = error_line(str(errors[0])) or "an unknown error"
+                self._fit_errors.append((candidate_params[k], len(errors), cause))
         self._n_out_seen = len(out)
         if self._failed_rows:
             candidate_params, out = self._with_failed_rows(candidate_params, n_splits, out)
