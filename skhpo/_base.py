@@ -289,6 +289,7 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
             context=self,
             storage=storage,
             sampler=sampler,
+            error_score=self.error_score,
         )
         self._store_results(outcome, brackets, plan)
         if outcome.best_index is None:

@@ -12,6 +12,17 @@ and the records already gathered are not gathered again. Without storage, the tr
 restarts from scratch and trains back to where it was; with ``storage=`` (a file the
 workers can read), each recomputed task reads its rung back from the stored checkpoint
 and only the tasks that were running are trained again.
+
+Where dask cannot recompute (the scattered data was on no other worker, so every task
+that needs it is forgotten; or the scheduler forgot a key while its result was being
+gathered), the step's future comes back cancelled. The executor keeps each live step's
+recipe (its function and arguments, a previous step's pair replaced by that step's
+recipe) and the objects it scattered, and submits a cancelled step again from its
+trial's first task, scattering the data again if it is gone: the trial costs a retry,
+not the search. A step cancelled more than ``_MAX_RESUBMITS`` times, or one on which
+dask gave up (``KilledWorker``: it was on more than
+``distributed.scheduler.allowed-failures`` workers when they died) is reported as a
+:class:`~skhpo.exceptions.TrialLostError`, which the driver records as a failed trial.
 """
 
 from __future__ import annotations
@@ -25,9 +36,12 @@ from typing import Any
 
 from dask.sizeof import sizeof
 from distributed import Client, Future, Status, WorkerPlugin, as_completed, get_worker
+from distributed.client import FutureCancelledError
+from distributed.scheduler import KilledWorker
 
 from ._records import StepRecord
 from ._worker import SearchData, TrialState
+from .exceptions import TrialLostError
 
 __all__ = ["DaskExecutor", "ExitPromptly", "PrepareKerasBackend", "check_picklable"]
 
@@ -42,6 +56,11 @@ _STATE_NOMINAL_BYTES = 64 << 20
 
 # Added to a record task's priority: above every training task's (their priority is a rung).
 _RECORD_PRIORITY = 1 << 20
+
+# How many times one step is submitted again after its future came back cancelled, and
+# how many times the search's data is scattered again after the cluster lost it.
+_MAX_RESUBMITS = 3
+_MAX_RESCATTERS = 10
 
 
 @sizeof.register(TrialState)
@@ -61,26 +80,65 @@ def _with_fit_params(data: SearchData, params: dict) -> SearchData:
     return dataclasses.replace(data, fit_params={**data.fit_params, **params})
 
 
-class _DaskStep:
-    __slots__ = ("_executor", "pair", "record_future")
+@dataclasses.dataclass(eq=False)
+class _Recipe:
+    """How to run a step again: ``fn(*args)``, where an argument that is a ``_Recipe``
+    stands for the pair of that (previous) step and a :class:`_Put` for scattered data."""
 
-    def __init__(self, executor: DaskExecutor, pair: Any, record_future: Any) -> None:
+    fn: Callable[..., tuple[Any, Any]]
+    args: tuple
+    key: str
+    priority: int
+
+
+@dataclasses.dataclass(eq=False)
+class _Put:
+    """An object :meth:`DaskExecutor.put` sent to the workers, and its current future."""
+
+    obj: Any
+    future: Any
+    rescatters: int = 0
+
+
+# The status of a future whose key the cluster forgot.
+_GONE = ("cancelled", "error")
+
+
+class _DaskStep:
+    __slots__ = ("_executor", "pair", "recipe", "record_future", "resubmits")
+
+    def __init__(
+        self, executor: DaskExecutor, pair: Any, record_future: Any, recipe: _Recipe
+    ) -> None:
         self._executor = executor
         self.pair = pair
         self.record_future = record_future
+        self.recipe = recipe
+        self.resubmits = 0
 
     @property
     def state(self) -> Any:
         return self.pair
 
     def record(self) -> StepRecord:
-        record = self.record_future.result()
+        while True:
+            try:
+                record = self.record_future.result()
+                break
+            except FutureCancelledError as exc:
+                # forgotten by the scheduler while gathered (lost with its worker)
+                self._executor._resubmit(self, exc)
+            except KilledWorker as exc:  # dask gave up on it: no retry of ours
+                raise TrialLostError(f"KilledWorker: {exc}") from exc
         self._executor._where[self.pair.key] = record.worker
         return record
 
 
 class _Completed:
-    """``distributed.as_completed`` over record futures, yielding their steps."""
+    """``distributed.as_completed`` over record futures, yielding their steps.
+
+    A step whose future comes back cancelled is submitted again and waited for anew.
+    """
 
     def __init__(self, steps: Iterable[_DaskStep], client: Client) -> None:
         self._by_future: dict[Any, _DaskStep] = {}
@@ -92,8 +150,16 @@ class _Completed:
         return self
 
     def __next__(self) -> _DaskStep:
-        future = next(self._ac)
-        return self._by_future.pop(future)
+        while True:
+            future = next(self._ac)
+            step = self._by_future.pop(future)
+            if not future.cancelled():
+                return step
+            try:
+                step._executor._resubmit(step, future.exception())
+            except TrialLostError:
+                return step  # its record() raises
+            self.add(step)
 
     def add(self, step: _DaskStep) -> None:
         self._by_future[step.record_future] = step
@@ -122,7 +188,9 @@ class DaskExecutor:
         self.resources = dict(resources) if resources else None
         self._token = uuid.uuid4().hex[:8]
         self._data: list = []
+        self._puts: dict[str, _Put] = {}  # key of a put's first future -> the put
         self._where: dict[str, str | None] = {}  # pair key -> worker that holds it
+        self._recipes: dict[str, _Recipe] = {}  # pair key of a live step -> its recipe
         client.register_plugin(ExitPromptly())
         if self.resources and "GPU" in self.resources:
             client.register_plugin(PrepareKerasBackend())
@@ -147,6 +215,11 @@ class DaskExecutor:
             )
 
     def put(self, obj: Any) -> Any:
+        future = self._scatter(obj)
+        self._puts[future.key] = _Put(obj, future)
+        return future
+
+    def _scatter(self, obj: Any) -> Any:
         futures = {}
         if isinstance(obj, SearchData):
             futures = {k: v for k, v in obj.fit_params.items() if isinstance(v, Future)}
@@ -163,37 +236,107 @@ class DaskExecutor:
             self._data.append(future)
         return future
 
+    def _live_data(self, put: _Put) -> Any:
+        """The put's future; scattered again when the cluster lost it (no worker held it)."""
+        if put.future.status in _GONE:
+            if put.rescatters == _MAX_RESCATTERS:
+                raise RuntimeError(
+                    f"The dask cluster lost the search's data {put.rescatters + 1} times: "
+                    "every worker that held it died. Check the workers' logs (memory "
+                    "limits, a trial that crashes its process)."
+                )
+            put.rescatters += 1
+            put.future = self._scatter(put.obj)
+        return put.future
+
     def submit(
         self, fn: Callable[..., tuple[Any, Any]], *args: Any, key: str = "", priority: int = 0
     ) -> _DaskStep:
-        held = [self._where.pop(a.key, None) for a in args if isinstance(a, Future)]
-        workers = [w for w in held if w] or None
-        name = f"skhpo-{key or fn.__name__}-{self._token}-{uuid.uuid4().hex[:6]}"
-        pair = self.client.submit(
-            fn,
-            *args,
-            key=name,
-            resources=self.resources,
-            workers=workers,
-            allow_other_workers=workers is not None,
-            priority=priority,
-            pure=False,
+        recipe_args = tuple(
+            self._recipes.get(a.key) or self._puts.get(a.key) or a if isinstance(a, Future) else a
+            for a in args
         )
+        held = [self._where.pop(a.key, None) for a in args if isinstance(a, Future)]
+        recipe = _Recipe(fn, recipe_args, key or fn.__name__, priority)
+        args = tuple(
+            self._live_data(r) if isinstance(r, _Put) else a
+            for a, r in zip(args, recipe_args, strict=True)
+        )
+        pair, record = self._launch(recipe, args, [w for w in held if w] or None)
+        return _DaskStep(self, pair, record, recipe)
+
+    def _launch(self, recipe: _Recipe, args: tuple, workers: list | None) -> tuple[Any, Any]:
+        """Submit the recipe's task and its record task; ``args`` as the task takes them."""
+        pair = self._submit_pair(recipe, args, workers)
         # The record goes first: on a busy worker it would otherwise wait behind training
         # tasks queued earlier, and the driver would learn of the result late.
         record = self.client.submit(
-            _record_of, pair, key=name + "-record", priority=priority + _RECORD_PRIORITY, pure=False
+            _record_of,
+            pair,
+            key=pair.key + "-record",
+            priority=recipe.priority + _RECORD_PRIORITY,
+            pure=False,
         )
-        return _DaskStep(self, pair, record)
+        self._recipes[pair.key] = recipe
+        return pair, record
+
+    def _submit_pair(self, recipe: _Recipe, args: tuple, workers: list | None) -> Any:
+        return self.client.submit(
+            recipe.fn,
+            *args,
+            key=f"skhpo-{recipe.key}-{self._token}-{uuid.uuid4().hex[:6]}",
+            resources=self.resources,
+            workers=workers,
+            allow_other_workers=workers is not None,
+            priority=recipe.priority,
+            pure=False,
+        )
+
+    def _fresh_args(self, recipe: _Recipe) -> tuple:
+        """The recipe's arguments, its previous steps submitted again, its data alive."""
+        return tuple(
+            self._submit_pair(a, self._fresh_args(a), None)
+            if isinstance(a, _Recipe)
+            else self._live_data(a)
+            if isinstance(a, _Put)
+            else a
+            for a in recipe.args
+        )
+
+    def _resubmit(self, step: _DaskStep, cause: BaseException) -> None:
+        """Submit a step whose future came back cancelled again, from its trial's first
+        task; after ``_MAX_RESUBMITS`` times, raise :class:`~skhpo.exceptions.TrialLostError`.
+        """
+        if step.resubmits == _MAX_RESUBMITS:
+            raise TrialLostError(
+                f"{type(cause).__name__}: {cause} (the task was submitted "
+                f"{step.resubmits + 1} times)"
+            ) from cause
+        step.resubmits += 1
+        self._recipes.pop(step.pair.key, None)
+        self._where.pop(step.pair.key, None)
+        step.pair.release()
+        step.record_future.release()
+        step.pair, step.record_future = self._launch(
+            step.recipe, self._fresh_args(step.recipe), None
+        )
 
     def fetch(self, state: Any) -> Any:
-        return state.result()[0]
+        recipe = self._recipes.get(state.key)
+        for attempt in range(_MAX_RESUBMITS + 1):
+            try:
+                return state.result()[0]
+            except FutureCancelledError:
+                if recipe is None or attempt == _MAX_RESUBMITS:
+                    raise
+                state = self._submit_pair(recipe, self._fresh_args(recipe), None)
 
     def as_completed(self, steps: Iterable[_DaskStep]) -> _Completed:
         return _Completed(steps, self.client)
 
     def release(self, step: _DaskStep) -> None:
         self._where.pop(step.pair.key, None)
+        self._recipes.pop(step.pair.key, None)
         step.pair.release()
         step.record_future.release()
 
@@ -201,6 +344,8 @@ class DaskExecutor:
         for future in self._data:
             future.release()
         self._data = []
+        self._puts.clear()
+        self._recipes.clear()
         if self._own_client:
             self.client.close()
 

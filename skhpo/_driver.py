@@ -22,6 +22,7 @@ from ._records import StepRecord, TrialRecord, TrialStatus, error_line
 from ._schedule import Bracket
 from ._storage import Storage
 from ._worker import TrialSpec, raise_if_interrupted, step_task
+from .exceptions import TrialLostError
 
 __all__ = ["AsyncHalving", "SearchOutcome", "SearchSettings", "SyncHalving", "run_search"]
 
@@ -224,6 +225,7 @@ class SearchSettings:
     context: Any = None  # the search object, handed to the callbacks
     storage: Storage | None = None
     sampler: Any = None
+    error_score: float | str = float("nan")
 
 
 class _StoredStep:
@@ -567,7 +569,7 @@ class _Loop:
                 self._maybe_start_brackets()
             for step in self.completed:
                 i, epochs_before = self.in_flight.pop(step)
-                self.handle(i, epochs_before, step.record(), step)
+                self.handle(i, epochs_before, self._record_of(step, i, epochs_before), step)
                 raise_if_interrupted()  # a Ctrl-C that something swallowed
         except BaseException:
             for step in list(self.live.values()) + list(self.in_flight):
@@ -575,6 +577,20 @@ class _Loop:
                     self.executor.release(step)
             raise
         return self._outcome()
+
+    def _record_of(self, step: Any, i: int, epochs_before: int) -> StepRecord:
+        """The step's record; a failed one (``error_score``) if the executor lost it."""
+        try:
+            return step.record()
+        except TrialLostError as exc:
+            if self.settings.error_score == "raise":
+                raise
+            return StepRecord(
+                model_id=self.trials[i].model_id,
+                epochs=epochs_before,
+                scores=((epochs_before, float(self.settings.error_score), time.time()),),
+                error=f"{type(exc).__name__}: {exc}",
+            )
 
     def _replay(self) -> None:
         """Fold the stored steps in, in their order: the same decisions, no training.

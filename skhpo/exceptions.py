@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-__all__ = ["SkhpoWarning", "StorageMismatchError", "TrialFailedWarning", "TrialTimeoutError"]
+__all__ = [
+    "SkhpoWarning",
+    "StorageMismatchError",
+    "TrialFailedWarning",
+    "TrialLostError",
+    "TrialTimeoutError",
+]
 
 
 class SkhpoWarning(UserWarning):
@@ -28,4 +34,14 @@ class TrialTimeoutError(Exception):
     """A trial trained (and scored) longer than the search's ``timeout`` allows.
 
     The trial is stopped and marked failed; the other trials go on.
+    """
+
+
+class TrialLostError(Exception):
+    """The cluster lost a trial's task for good.
+
+    Raised (and recorded as the trial's error, the trial marked failed) when a task
+    killed ``distributed.scheduler.allowed-failures`` dask workers (``KilledWorker``: the
+    task itself, e.g. running out of memory, is the likely cause), or when the cluster
+    lost it again after it was submitted again three times. The other trials go on.
     """

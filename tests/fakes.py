@@ -29,7 +29,8 @@ class CurveClassifier(ClassifierMixin, BaseEstimator):
     improve with epochs and ``a`` near 0.3 is best; with ``peak``, only up to ``peak``
     epochs, after which each epoch takes one back. Each instance counts its
     ``partial_fit`` calls, so resumed models can be told from rebuilt ones. ``fail``
-    makes it raise in ``partial_fit`` ("fit"), in scoring ("score"), or return NaN.
+    makes it raise in ``partial_fit`` ("fit"), in scoring ("score"), or return NaN;
+    ``fail="exit"`` ends its (dask worker) process in every ``partial_fit``.
     """
 
     def __init__(
@@ -80,7 +81,7 @@ class CurveClassifier(ClassifierMixin, BaseEstimator):
         return True
 
     def partial_fit(self, X, y, classes=None, sample_weight=None):
-        if self._kill_now():
+        if self._kill_now() or self.fail == "exit":
             os._exit(1)
         if self.sleep:
             time.sleep(self.sleep)

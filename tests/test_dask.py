@@ -10,6 +10,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
+from dask import config as dask_config
 
 distributed = pytest.importorskip("distributed")
 cloudpickle = pytest.importorskip("cloudpickle")
@@ -165,6 +166,75 @@ def test_a_killed_worker_costs_a_retry_not_the_search(tmp_path, small_xy):
     # one task and one history record per (trial, rung): 49 + 13 + 5 + 2
     n_tasks = sum(n for b in search.metadata["brackets"] for n, _ in b["rungs"])
     assert len(search.history_) == search.search_stats_["n_tasks"] == n_tasks == 69
+
+
+def test_the_only_worker_killed_costs_a_retry_not_the_search(tmp_path, small_xy):
+    """The cluster's only worker dies: the data scattered to it is lost with it (dask
+    cannot recompute it), so every task is cancelled; skhpo scatters the data again and
+    submits each trial's task again. The results are those of an undisturbed search."""
+    clean = HyperbandSearchCV(
+        CurveClassifier(), SPACE, max_iter=9, random_state=0, scheduler="in-process"
+    ).fit(*small_xy)
+    marker = tmp_path / "killed"
+    est = CurveClassifier(kill_marker=str(marker), kill_epoch=2)
+    with _fresh_cluster(n_workers=1) as cluster, distributed.Client(cluster):
+        search = HyperbandSearchCV(est, SPACE, max_iter=9, random_state=0).fit(*small_xy)
+    assert marker.exists()
+    res = search.cv_results_
+    assert res["params"] == clean.cv_results_["params"]
+    np.testing.assert_array_equal(res["test_score"], clean.cv_results_["test_score"])
+    np.testing.assert_array_equal(res["partial_fit_calls"], clean.cv_results_["partial_fit_calls"])
+    assert set(res["state"]) == {"completed", "pruned"}
+
+
+def _step(prev, data, n):
+    """A stand-in for step_task: adds ``data + n`` to the previous step's value."""
+    from skhpo._records import StepRecord
+
+    value = (prev[0] if isinstance(prev, tuple) else prev) + data + n
+    return value, StepRecord(model_id="m", epochs=value)
+
+
+def test_a_cancelled_step_is_submitted_again_from_its_recipe(client):
+    """Its previous step and the scattered data cancelled too: all are submitted again."""
+    from skhpo._dask import DaskExecutor
+
+    executor = DaskExecutor(client)
+    data = executor.put(10)
+    first = executor.submit(_step, 0, data, 1)
+    assert first.record().epochs == 11
+    second = executor.submit(_step, first.state, data, 2)
+    assert second.record().epochs == 23
+    client.cancel([first.pair, first.record_future, second.pair, second.record_future, data])
+    assert second.record_future.cancelled()
+    assert second.record().epochs == 23  # waited for, it is submitted again
+    client.cancel([second.pair, second.record_future])
+    (done,) = list(executor.as_completed([second]))  # as_completed submits it again
+    assert done is second and not done.record_future.cancelled()
+    assert done.record().epochs == 23 and executor.fetch(done.state) == 23
+    executor.close()
+
+
+def _exit_step(prev, data, n):
+    os._exit(1)
+
+
+def test_a_task_dask_gives_up_on_is_a_lost_trial():
+    """``KilledWorker`` (the task was on ``allowed-failures + 1`` workers that died) is
+    raised as ``TrialLostError``, which the driver records as a failed trial."""
+    from skhpo._dask import DaskExecutor
+    from skhpo.exceptions import TrialLostError
+
+    with (
+        dask_config.set({"distributed.scheduler.allowed-failures": 0}),
+        _fresh_cluster() as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        executor = DaskExecutor(client)
+        (step,) = executor.as_completed([executor.submit(_exit_step, 0, executor.put(1), 1)])
+        with pytest.raises(TrialLostError, match="^KilledWorker: Attempted to run task"):
+            step.record()
+        executor.close()
 
 
 def test_a_killed_worker_retrains_no_stored_rung(tmp_path, small_xy):

@@ -289,3 +289,40 @@ def test_ctrl_c_turned_into_another_error_while_refitting(small_xy):
     with pytest.raises(KeyboardInterrupt):
         search.fit(*small_xy)
     assert InterruptedOnce.calls == n_search + 1  # it was the refit's first epoch
+
+
+def test_a_trial_the_executor_loses_fails_alone(monkeypatch, small_xy):
+    """A step the executor reports lost (``TrialLostError``: dask's ``KilledWorker``, or
+    cancelled again and again) fails its trial with a one-line error; the search goes on.
+    The executor's loss is simulated here; tests/test_dask.py makes dask raise it."""
+    from skhpo import _executor
+    from skhpo.exceptions import TrialLostError
+
+    space = {"a": (0.0, 1.0), "b": [1, 2, 3]}
+    clean = HyperbandSearchCV(CurveClassifier(), space, max_iter=9, random_state=0)
+    clean.fit(*small_xy)
+    record = _executor._LazyStep.record
+
+    def losing(self):
+        rec = record(self)
+        if rec.model_id == "bracket=1-0":
+            raise TrialLostError("KilledWorker: simulated")
+        return rec
+
+    monkeypatch.setattr(_executor._LazyStep, "record", losing)
+    search = HyperbandSearchCV(CurveClassifier(), space, max_iter=9, random_state=0)
+    with pytest.warns(TrialFailedWarning):
+        search.fit(*small_xy)
+    res, ref = search.cv_results_, clean.cv_results_
+    lost = res["model_id"] == "bracket=1-0"
+    assert list(res["state"][lost]) == ["failed"]
+    assert list(res["error"][lost]) == ["TrialLostError: KilledWorker: simulated"]
+    assert np.isnan(res["test_score"][lost]).all()
+    other = res["bracket"] != 1  # bracket 1 promotes other trials without it
+    assert res["params"] == ref["params"]
+    np.testing.assert_array_equal(res["test_score"][other], ref["test_score"][other])
+    assert set(res["state"][~lost]) <= {"completed", "pruned"}
+    with pytest.raises(TrialLostError, match="simulated"):
+        HyperbandSearchCV(
+            CurveClassifier(), space, max_iter=9, random_state=0, error_score="raise"
+        ).fit(*small_xy)
