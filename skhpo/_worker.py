@@ -556,8 +556,13 @@ def _deadline(seconds: float | None, timeout: float | None):
 
     In the main thread (the in-process executor) a ``SIGALRM`` timer interrupts even a
     sleeping call; in another thread (a dask worker's) a watchdog raises the error
-    asynchronously, which takes effect at the next Python bytecode, so a C call that
-    never returns cannot be interrupted there.
+    asynchronously (``PyThreadState_SetAsyncExc``, through ctypes), which takes effect
+    at the next Python bytecode, so a C call runs to its end first and one that never
+    returns cannot be interrupted there. Either way the error lands at whatever Python
+    line the thread is running, a library's ``finally`` block included. A body that
+    catches the error and goes on still fails with it when it ends: it overran.
+    ``docs/user_guide/resume.rst`` states these limits; ``tests/test_faults.py`` shows
+    them.
     """
     if seconds is None:
         yield
@@ -565,9 +570,11 @@ def _deadline(seconds: float | None, timeout: float | None):
     message = f"the trial exceeded timeout={timeout:g} s"
     if seconds <= 0:
         raise TrialTimeoutError(message)
+    fired = []
     if threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer"):
 
         def alarm(signum, frame):
+            fired.append(True)
             raise TrialTimeoutError(message)
 
         previous = signal.signal(signal.SIGALRM, alarm)
@@ -577,11 +584,12 @@ def _deadline(seconds: float | None, timeout: float | None):
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, previous)
+        if fired:  # the body caught the error and went on
+            raise TrialTimeoutError(message)
         return
     tid = ctypes.c_ulong(threading.get_ident())
     lock = threading.Lock()
     over = threading.Event()
-    fired = []
 
     def watchdog():
         if not over.wait(seconds):
@@ -602,6 +610,8 @@ def _deadline(seconds: float | None, timeout: float | None):
             if fired:  # a pending exception must not escape this block
                 ctypes.pythonapi.PyThreadState_SetAsyncExc(tid, None)
         thread.join()
+    if fired:  # the body caught the error and went on
+        raise TrialTimeoutError(message)
 
 
 class _AsyncTimeout(Exception):
