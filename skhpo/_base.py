@@ -14,7 +14,7 @@ import os
 import sys
 import warnings
 from functools import partial
-from numbers import Real
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
@@ -31,7 +31,7 @@ from sklearn.utils._param_validation import (
 )
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _num_samples, check_array, check_is_fitted
+from sklearn.utils.validation import check_array, check_is_fitted
 
 from ._driver import run_search
 from ._events import LoggingCallback, ProgressBar, SearchCallback
@@ -547,11 +547,9 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
                 f"{np.shape(X)}; reshape a single feature with X.reshape(-1, 1)"
             )
         _check_X(X)
-        n = _num_samples(X)
-        if y is not None and _num_samples(y) != n:
-            raise ValueError(
-                f"X and y have different numbers of samples: {n} and {_num_samples(y)}"
-            )
+        n = _n_samples(X)
+        if y is not None and _n_samples(y) != n:
+            raise ValueError(f"X and y have different numbers of samples: {n} and {_n_samples(y)}")
         classifier = _is_classifier(self.estimator)
         if classifier:
             _check_classification_target(y, "y")
@@ -563,10 +561,10 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
             fit_params["classes"] = np.unique(np.asarray(labels))
         if validation_data is not None:
             X_val, y_val = self._validation_pair(validation_data, np.shape(X))
-            if _num_samples(X_val) != _num_samples(y_val):
+            if _n_samples(X_val) != _n_samples(y_val):
                 raise ValueError(
                     f"validation_data's X and y have different numbers of samples: "
-                    f"{_num_samples(X_val)} and {_num_samples(y_val)}"
+                    f"{_n_samples(X_val)} and {_n_samples(y_val)}"
                 )
             check_values(X_val, "validation_data's X")
             if classifier:
@@ -592,7 +590,7 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
             train, val = train_test_split(indices, test_size=test_size, random_state=seed)
         train_fit_params = dict(fit_params)
         for name, value in fit_params.items():
-            if name != "classes" and hasattr(value, "__len__") and _num_samples(value) == n:
+            if name != "classes" and hasattr(value, "__len__") and _n_samples(value) == n:
                 train_fit_params[name] = _safe_indexing(value, train)
         return (
             _safe_indexing(X, train),
@@ -1015,6 +1013,25 @@ def _indexable(data: Any) -> Any:
     if hasattr(data, "__array__") and not hasattr(data, "shape"):
         return np.asarray(data)
     return data
+
+
+def _n_samples(data: Any) -> int:
+    """The number of rows of ``data`` as :func:`_indexable` returns it.
+
+    ``shape[0]`` where ``data`` has a shape (arrays, sparse matrices, DataFrames), else
+    ``len``: what scikit-learn's private ``_num_samples`` answers for these inputs
+    (``tests/test_compat.py`` compares them through its public ``check_consistent_length``).
+    """
+    shape = getattr(data, "shape", None)
+    if shape is not None:
+        if len(shape) == 0:
+            raise TypeError(f"Expected an array with at least one dimension, got {data!r}")
+        if isinstance(shape[0], Integral):
+            return int(shape[0])
+    try:
+        return len(data)
+    except TypeError:
+        raise TypeError(f"Expected a sequence or an array, got {type(data)}") from None
 
 
 def _check_X(X: Any) -> None:

@@ -25,6 +25,7 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.pipeline import Pipeline
 from sklearn.utils import ClassifierTags, RegressorTags, get_tags
 
+from ._compat import scikeras_estimator_type, scikeras_fit_epochs
 from ._promotion import should_stop_early
 from ._records import StepRecord
 from ._storage import _dumps, read_stored_step
@@ -58,8 +59,9 @@ def final_step(estimator: Any) -> Any:
 def estimator_tags(estimator: Any) -> Any:
     """scikit-learn's tags of ``estimator``, with a scikeras wrapper's type declared.
 
-    For a scikeras wrapper (or a Pipeline ending in one), the type comes from the
-    wrapper's ``_estimator_type``, and ``get_tags`` is not called on the wrapper itself:
+    For a scikeras wrapper (or a Pipeline ending in one), the type comes from
+    :func:`skhpo._compat.scikeras_estimator_type`, and ``get_tags`` is not called on the
+    wrapper itself:
     on scikit-learn 1.6 it raises ``AttributeError: 'super' object has no attribute
     '__sklearn_tags__'`` for scikeras 0.13 (whose ``ClassifierMixin`` comes after
     ``BaseEstimator``), and from 1.7 on it answers ``estimator_type=None``.
@@ -69,7 +71,7 @@ def estimator_tags(estimator: Any) -> Any:
         return get_tags(estimator)
     # A Pipeline's tags survive a step whose tags fail; the wrapper's are the defaults.
     tags = get_tags(estimator) if final is not estimator else BaseEstimator.__sklearn_tags__(final)
-    kind = getattr(final, "_estimator_type", None)
+    kind = scikeras_estimator_type(final)
     tags.estimator_type = kind
     if kind == "classifier":
         tags.classifier_tags = ClassifierTags()
@@ -182,12 +184,10 @@ def fit_epochs(model: Any, X: Any, y: Any, n_epochs: int, fit_params: dict) -> N
     This is the one place that knows how to train a model for several epochs. Data given
     as :class:`DaskBlocks` is trained on block by block: an epoch is one ``partial_fit``
     call per block (for scikeras, one Keras epoch per block). A scikeras
-    wrapper trains them in one Keras ``fit`` call: it is the body of scikeras'
-    ``partial_fit`` (scikeras 0.13: ``_fit(..., warm_start=True, epochs=1,
-    initial_epoch=current_epoch)``) with ``epochs=n_epochs``; its ``history_`` and
-    ``current_epoch`` advance exactly as after ``n_epochs`` ``partial_fit`` calls
-    (``tests/test_keras.py`` pins this). Any other estimator gets ``n_epochs`` calls of
-    ``partial_fit``.
+    wrapper trains them in one Keras ``fit`` call (:func:`skhpo._compat.scikeras_fit_epochs`);
+    its ``history_`` and ``current_epoch`` advance exactly as after ``n_epochs``
+    ``partial_fit`` calls (``tests/test_keras.py`` pins this). Any other estimator gets
+    ``n_epochs`` calls of ``partial_fit``.
     """
     if n_epochs < 1:
         return
@@ -196,22 +196,12 @@ def fit_epochs(model: Any, X: Any, y: Any, n_epochs: int, fit_params: dict) -> N
             for X_block, y_block in X:
                 model.partial_fit(X_block, y_block, **fit_params)
         return
-    if n_epochs > 1 and _is_scikeras(model) and getattr(model, "class_weight", None) is None:
-        kwargs = dict(fit_params)
-        classes = kwargs.pop("classes", None)
-        sample_weight = kwargs.pop("sample_weight", None)
-        if is_classifier_estimator(model):
-            # What KerasClassifier.partial_fit does before delegating to _fit.
-            model.classes_ = classes if classes is not None else getattr(model, "classes_", None)
-        model._fit(
-            X,
-            y,
-            sample_weight=sample_weight,
-            warm_start=True,
-            epochs=n_epochs,
-            initial_epoch=model.current_epoch,
-            **kwargs,
-        )
+    if (
+        n_epochs > 1
+        and _is_scikeras(model)
+        and getattr(model, "class_weight", None) is None
+        and scikeras_fit_epochs(model, X, y, n_epochs, fit_params)
+    ):
         return
     for _ in range(n_epochs):
         model.partial_fit(X, y, **fit_params)
@@ -372,6 +362,16 @@ def _score(state: TrialState, data: SearchData, X: Any, y: Any) -> float:
 _DIRECT_PREDICT_MAX_BATCHES = 64
 
 
+def _has_predict_callbacks(model: Any) -> bool:
+    """Whether the scikeras wrapper ``model`` hands Keras' ``predict`` any callbacks.
+
+    scikeras 0.13 passes ``predict`` the callbacks of its ``callbacks`` and
+    ``predict__callbacks`` parameters (its private ``_predict_callbacks``).
+    """
+    params = model.get_params(deep=False)
+    return bool(params.get("callbacks")) or bool(params.get("predict__callbacks"))
+
+
 @contextlib.contextmanager
 def _direct_predict(model: Any):
     """While scoring, let a scikeras model predict by calling its Keras model directly.
@@ -395,7 +395,7 @@ def _direct_predict(model: Any):
         or keras is None
         or keras.backend.backend() == "jax"
         or type(keras_model).predict is not keras.Model.predict
-        or getattr(model, "_predict_callbacks", None)
+        or _has_predict_callbacks(model)
     ):
         yield
         return
@@ -556,8 +556,13 @@ def _deadline(seconds: float | None, timeout: float | None):
 
     In the main thread (the in-process executor) a ``SIGALRM`` timer interrupts even a
     sleeping call; in another thread (a dask worker's) a watchdog raises the error
-    asynchronously, which takes effect at the next Python bytecode, so a C call that
-    never returns cannot be interrupted there.
+    asynchronously (``PyThreadState_SetAsyncExc``, through ctypes), which takes effect
+    at the next Python bytecode, so a C call runs to its end first and one that never
+    returns cannot be interrupted there. Either way the error lands at whatever Python
+    line the thread is running, a library's ``finally`` block included. A body that
+    catches the error and goes on still fails with it when it ends: it overran.
+    ``docs/user_guide/resume.rst`` states these limits; ``tests/test_faults.py`` shows
+    them.
     """
     if seconds is None:
         yield
@@ -565,9 +570,11 @@ def _deadline(seconds: float | None, timeout: float | None):
     message = f"the trial exceeded timeout={timeout:g} s"
     if seconds <= 0:
         raise TrialTimeoutError(message)
+    fired = []
     if threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer"):
 
         def alarm(signum, frame):
+            fired.append(True)
             raise TrialTimeoutError(message)
 
         previous = signal.signal(signal.SIGALRM, alarm)
@@ -577,11 +584,12 @@ def _deadline(seconds: float | None, timeout: float | None):
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, previous)
+        if fired:  # the body caught the error and went on
+            raise TrialTimeoutError(message)
         return
     tid = ctypes.c_ulong(threading.get_ident())
     lock = threading.Lock()
     over = threading.Event()
-    fired = []
 
     def watchdog():
         if not over.wait(seconds):
@@ -602,6 +610,8 @@ def _deadline(seconds: float | None, timeout: float | None):
             if fired:  # a pending exception must not escape this block
                 ctypes.pythonapi.PyThreadState_SetAsyncExc(tid, None)
         thread.join()
+    if fired:  # the body caught the error and went on
+        raise TrialTimeoutError(message)
 
 
 class _AsyncTimeout(Exception):

@@ -73,6 +73,22 @@ def _is_int(x: Any) -> bool:
     return isinstance(x, Integral) and not isinstance(x, bool | np.bool_)
 
 
+def _global_random_state() -> np.random.RandomState:
+    """numpy's global RandomState: the one ``np.random.seed`` seeds and ``np.random.rand``
+    draws from.
+
+    A private name, ``np.random.mtrand._rand``: numpy has no public accessor for this
+    object, and scikit-learn's and scipy's ``check_random_state(None)`` return it by the
+    same name (``np.random.get_bit_generator`` gives its bit generator, not this object).
+    Checked against numpy 2.4.6, and numpy 1.24.0 through scikit-learn 1.6.0, whose
+    ``check_random_state`` reads it;
+    ``tests/test_compat.py`` checks that it is scikit-learn's ``check_random_state(None)``.
+    It stays here rather than in ``skhpo/_compat.py`` because this module loads without
+    scikit-learn.
+    """
+    return np.random.mtrand._rand
+
+
 def _check_random_state(random_state: Any) -> np.random.RandomState:
     """As scikit-learn's ``check_random_state``: None, an int or a RandomState.
 
@@ -80,7 +96,7 @@ def _check_random_state(random_state: Any) -> np.random.RandomState:
     (``tests/test_space.py`` pins it), so that the space is usable without scikit-learn.
     """
     if random_state is None:
-        return np.random.mtrand._rand
+        return _global_random_state()
     if _is_int(random_state):
         return np.random.RandomState(int(random_state))
     if isinstance(random_state, np.random.RandomState):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 import traceback
 import warnings
@@ -15,7 +16,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 
 from skhpo import HyperbandSearchCV
 from skhpo._records import error_line
-from skhpo.exceptions import TrialFailedWarning
+from skhpo._worker import _deadline
+from skhpo.exceptions import TrialFailedWarning, TrialTimeoutError
 
 
 class BadParam(ClassifierMixin, BaseEstimator):
@@ -326,3 +328,122 @@ def test_a_trial_the_executor_loses_fails_alone(monkeypatch, small_xy):
         HyperbandSearchCV(
             CurveClassifier(), space, max_iter=9, random_state=0, error_score="raise"
         ).fit(*small_xy)
+
+
+# -- the limits of timeout= (docs/user_guide/resume.rst) ------------------------------
+
+
+def _in_thread(body):
+    """Run ``body`` in a thread other than the main one (as on a dask worker); return
+    what it returned or raised, and the seconds it took."""
+    out = {}
+
+    def run():
+        t0 = time.perf_counter()
+        try:
+            out["result"] = body()
+        except BaseException as exc:  # noqa: BLE001 - handed back to the test
+            out["result"] = exc
+        out["seconds"] = time.perf_counter() - t0
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    return out["result"], out["seconds"]
+
+
+def _in_main(body):
+    t0 = time.perf_counter()
+    try:
+        result = body()
+    except BaseException as exc:  # noqa: BLE001
+        result = exc
+    return result, time.perf_counter() - t0
+
+
+def _timed(body, seconds=0.1):
+    def run():
+        with _deadline(seconds, seconds):
+            return body()
+
+    return run
+
+
+@pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="POSIX timers")
+def test_timeout_waits_for_a_c_call_outside_the_main_thread():
+    # time.sleep is one C call: outside the main thread it runs to its end first
+    result, seconds = _in_thread(_timed(lambda: time.sleep(0.6)))
+    assert isinstance(result, TrialTimeoutError) and seconds >= 0.6
+    # in the main thread the timer signal interrupts it
+    result, seconds = _in_main(_timed(lambda: time.sleep(0.6)))
+    assert isinstance(result, TrialTimeoutError) and seconds < 0.5
+
+
+def _busy(seconds):
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        pass
+
+
+@pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="POSIX timers")
+@pytest.mark.parametrize("where", [_in_thread, _in_main], ids=["thread", "main"])
+def test_timeout_lands_in_a_finally_block(where):
+    cleaned = []
+
+    def body():
+        try:
+            pass
+        finally:  # a library's cleanup, say
+            _busy(0.6)
+            cleaned.append(True)
+
+    result, seconds = where(_timed(body))
+    assert isinstance(result, TrialTimeoutError) and seconds < 0.5
+    assert cleaned == []  # the cleanup was cut short
+
+
+@pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="POSIX timers")
+@pytest.mark.parametrize("where", [_in_thread, _in_main], ids=["thread", "main"])
+def test_a_timeout_caught_by_the_trial_still_fails_it(where):
+    epochs = []
+
+    def body():
+        for epoch in range(6):
+            try:
+                _busy(0.05)
+            except Exception:  # noqa: BLE001 - a training loop that goes on
+                pass
+            epochs.append(epoch)
+
+    result, _ = where(_timed(body))
+    assert epochs == list(range(6))  # it went on past the deadline, to its end
+    assert isinstance(result, TrialTimeoutError)
+
+
+class SwallowsErrors(CurveClassifier):
+    """Each epoch takes ``pause`` seconds inside ``except Exception: pass``."""
+
+    def __init__(self, a=0.5, pause=0.05):
+        super().__init__(a=a)
+        self.pause = pause
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        try:
+            time.sleep(self.pause)
+        except Exception:  # noqa: BLE001
+            pass
+        return super().partial_fit(X, y, classes=classes)
+
+
+def test_a_search_fails_the_trials_that_swallow_their_timeout():
+    rng = np.random.RandomState(0)
+    X, y = rng.rand(60, 3), np.arange(60) % 3
+    with pytest.warns(TrialFailedWarning):
+        search = HyperbandSearchCV(
+            SwallowsErrors(), {"a": (0.0, 1.0)}, max_iter=9, random_state=0, timeout=0.3
+        ).fit(X, y)
+    res = search.cv_results_
+    # the three trials of bracket 0 train 9 epochs of 0.05 s from the start: all over
+    assert (res["bracket"] == 0).sum() == 3
+    assert (res["state"][res["bracket"] == 0] == "failed").all()
+    assert all("exceeded timeout=0.3" in e for e in res["error"][res["state"] == "failed"])
