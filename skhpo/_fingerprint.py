@@ -20,6 +20,7 @@ dask collection                             its dask token (``dask.base.tokenize
 numpy array, pandas object, scipy sparse,   ``joblib.hash``: the content (stable
 numpy random generator                      across processes for these)
 skhpo ``Real``, ``Integer``                 the class, ``low``, ``high``, ``log``
+                                            (and ``step`` when given)
 skhpo ``Categorical``                       the class and the described categories
 skhpo ``Distribution``, ``SearchSpace``     what they hold
 frozen scipy.stats distribution             its name, class and parameters (``args``,
@@ -167,7 +168,10 @@ def _space(obj: Any) -> list | None:
     from .space import Categorical, Distribution, SearchSpace, _Numeric
 
     if isinstance(obj, _Numeric):
-        return [_qualname(type(obj)), describe(obj.low), describe(obj.high), bool(obj.log)]
+        out = [_qualname(type(obj)), describe(obj.low), describe(obj.high), bool(obj.log)]
+        if obj.step is not None:  # only then: the fingerprints of older storages hold
+            out.append(["step", describe(obj.step)])
+        return out
     if isinstance(obj, Categorical):
         return [_qualname(type(obj)), describe(obj.categories)]
     if isinstance(obj, Distribution):

@@ -113,11 +113,7 @@ class _BaseSampler:
         for name, dim in subs[0].items():
             value = point[name]
             if isinstance(dim, Real | Integer):
-                ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
-                ok = ok and dim.low <= value <= dim.high
-                if isinstance(dim, Integer):
-                    ok = ok and float(value).is_integer()
-                if not ok:
+                if not dim.contains(value):
                     raise ValueError(f"The starting point's {name}={value!r} is not in {dim!r}")
             elif isinstance(dim, Categorical):
                 try:
@@ -285,8 +281,9 @@ class _Snapper:
     def __init__(self, dim: Any) -> None:
         self.dim = dim
         self.kind = type(dim).__name__ if type(dim) in (Real, Integer, Categorical) else "rows"
-        if type(dim) is Integer:
-            self.kind = "Integer"
+        if type(dim) in (Real, Integer) and dim.step is not None:
+            self.kind = "Grid"
+        elif type(dim) is Integer:
             self.lo, self.hi = (
                 (math.log(dim.low), math.log(dim.high + 1))
                 if dim.log
@@ -308,6 +305,10 @@ class _Snapper:
         v = np.clip(np.floor(np.exp(x) if dim.log else x), dim.low, dim.high)
         centre = (np.log(v) + np.log(v + 1)) / 2 if dim.log else v + 0.5
         return np.clip((centre - lo) / (hi - lo), 0.0, 1.0)
+
+    def _Grid(self, u):
+        n = self.dim._size
+        return (np.clip(np.floor(np.clip(u, 0.0, 1.0) * n), 0, n - 1) + 0.5) / n
 
     def _Categorical(self, u):
         out = np.zeros_like(u)

@@ -11,6 +11,8 @@ a scipy.stats distribution             :class:`Distribution`: anything with ``rv
 ``(low, high)``, both ints             :class:`Integer` in ``[low, high]``
 ``(low, high)``, else                  :class:`Real` in ``[low, high]``
 ``(low, high, "log-uniform")``         the same, log-uniform (skopt style)
+``(low, high, step)``, a number step     the grid ``low, low + step, ..., high``
+                                       (:class:`Integer` when all three are ints)
 a :class:`Dimension`                   as given (``Real(1e-4, 1e-1, log=True)``)
 =====================================  ==============================================
 
@@ -42,6 +44,7 @@ import math
 import sys
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from numbers import Integral
 from numbers import Real as RealNumber
 from typing import Any
@@ -52,8 +55,9 @@ __all__ = ["Categorical", "Dimension", "Distribution", "Integer", "Real", "Searc
 
 _PRIORS = ("uniform", "log-uniform")
 _ACCEPTED = (
-    "to search a parameter, give a list of choices, a (low, high) or "
-    "(low, high, 'log-uniform') tuple, a scipy.stats distribution (anything with rvs), "
+    "to search a parameter, give a list of choices, a (low, high), "
+    "(low, high, 'log-uniform') or (low, high, step) tuple, a scipy.stats distribution "
+    "(anything with rvs), "
     "or a Real, Integer, Categorical or Distribution"
 )
 
@@ -181,19 +185,89 @@ class _Numeric(Dimension):
     low: Any
     high: Any
     log: bool
+    step: Any = None
     _past_high = 0  # Integer: 1, so that high owns [high, high + 1)
 
     def __repr__(self) -> str:
         log = ", log=True" if self.log else ""
-        return f"{type(self).__name__}(low={self.low!r}, high={self.high!r}{log})"
+        step = "" if self.step is None else f", step={self.step!r}"
+        return f"{type(self).__name__}(low={self.low!r}, high={self.high!r}{log}{step})"
 
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
             return NotImplemented
-        return (self.low, self.high, self.log) == (other.low, other.high, other.log)
+        return self._key() == other._key()
 
     def __hash__(self) -> int:
-        return hash((type(self).__name__, self.low, self.high, self.log))
+        return hash((type(self).__name__, *self._key()))
+
+    def _key(self) -> tuple:
+        return (self.low, self.high, self.log, self.step)
+
+    # -- a grid: ``step`` apart (``log``: a factor ``step`` apart) ---------------------------
+
+    def _check_step(self, step: Any, is_int: bool) -> Any:
+        """The step as given (None, or a checked number), and the grid's size."""
+        if step is None:
+            return None
+        number = _is_int(step) if is_int else _is_number(step) and math.isfinite(step)
+        if not number or step <= (1 if self.log else 0):
+            what = "an int" if is_int else "a finite number"
+            kind = "> 0"
+            if self.log:
+                kind = "a factor > 1 (log=True: the grid is low, low * step, ...)"
+            raise ValueError(f"step must be {what}, {kind}, got {step!r}")
+        step = int(step) if is_int else float(step)
+        if self.log:
+            span = math.log(self.high / self.low) / math.log(step)
+        else:
+            span = (self.high - self.low) / step
+        n = round(span)
+        if is_int:
+            exact = self._grid_value_of(step, n) == self.high
+        else:
+            exact = abs(span - n) <= 1e-9 * max(1.0, abs(span))
+        if not exact:
+            grid = "low * step ** k" if self.log else "low + k * step"
+            raise ValueError(
+                f"step {step!r} does not divide the range from {self.low!r} to {self.high!r} "
+                f"({span:.6g} steps); high must be on the grid {grid}, such as "
+                f"{self._grid_value_of(step, max(n, 1))!r}"
+            )
+        self._size = n + 1
+        return step
+
+    def _grid_value_of(self, step: Any, k: int) -> Any:
+        if isinstance(step, int) and isinstance(self.low, int):
+            return self.low * step**k if self.log else self.low + k * step
+        # decimal arithmetic, so that 0.05 * 3 is 0.15 rather than 0.15000000000000002
+        low, q = Decimal(repr(float(self.low))), Decimal(repr(float(step)))
+        return float(low * q**k if self.log else low + k * q)
+
+    def _grid_value(self, k: int) -> Any:
+        return self.high if k >= self._size - 1 else self._grid_value_of(self.step, k)
+
+    def _grid_index(self, x: float) -> int:
+        """The index of the grid point nearest ``x`` (on the log scale for ``log``)."""
+        if self.log:
+            t = math.log(max(x, self.low) / self.low) / math.log(self.step)
+        else:
+            t = (x - self.low) / self.step
+        return int(min(max(round(t), 0), self._size - 1))
+
+    def _grid_at(self, u: float) -> Any:
+        return self._grid_value(int(min(max(math.floor(u * self._size), 0), self._size - 1)))
+
+    def contains(self, value: Any) -> bool:
+        """Whether ``value`` is one of this dimension's values (on its grid, if any)."""
+        if not _is_number(value) or not self.low <= value <= self.high:
+            return False
+        if isinstance(self, Integer) and not float(value).is_integer():
+            return False
+        if self.step is None:
+            return True
+        on = self._grid_value(self._grid_index(float(value)))
+        return math.isclose(on, value, rel_tol=1e-9, abs_tol=1e-12)
 
     def _scale(self) -> tuple[float, float]:
         """The ends of the sampling interval, on the log scale for a log prior."""
@@ -226,12 +300,19 @@ class Real(_Numeric):
         the ``prior``, so scikit-optimize's ``Real(1e-4, 1e-1, "log-uniform")`` works.
     prior : {"uniform", "log-uniform"}, optional
         scikit-optimize's spelling of ``log``; contradicting ``log`` is an error.
+    step : float, optional
+        Draw only the grid ``low, low + step, ..., high`` (uniformly); ``high - low``
+        must be a multiple of ``step``. With ``log=True``, ``step`` is a factor > 1 and
+        the grid is ``low, low * step, ..., high`` (keras-tuner's meaning). Grid values
+        are computed in decimal, so ``Real(0.0, 0.5, step=0.05)`` draws ``0.15``, not
+        ``0.15000000000000002``.
     name : str, optional
         The parameter name (set by :meth:`SearchSpace.from_params`).
 
     Notes
     -----
     In the unit cube, ``u = (x - low) / (high - low)``, on the log scale when ``log``.
+    With ``step``, each of the ``n`` grid points owns an interval of width ``1 / n``.
 
     Examples
     --------
@@ -246,6 +327,9 @@ class Real(_Numeric):
     [0.6667]
     >>> round(lr.from_unit([0.5]), 6)
     0.003162
+    >>> dropout = Real(0.0, 0.5, step=0.05)
+    >>> sorted({dropout.rvs(np.random.RandomState(i)) for i in range(200)})[:4]
+    [0.0, 0.05, 0.1, 0.15]
     """
 
     def __init__(
@@ -254,6 +338,7 @@ class Real(_Numeric):
         high: float,
         log: bool = False,
         *,
+        step: float | None = None,
         prior: str | None = None,
         name: str | None = None,
     ) -> None:
@@ -274,21 +359,31 @@ class Real(_Numeric):
                 f"a log-uniform prior needs low > 0, got low={self.low!r}; use a uniform prior "
                 "or a positive lower bound"
             )
+        self.step = self._check_step(step, is_int=False)
 
     def _clip(self, x: float) -> float:
         return float(min(max(x, self.low), self.high))
 
     def rvs(self, random_state: np.random.RandomState) -> float:
-        """Draw one float in ``[low, high]``."""
+        """Draw one float in ``[low, high]`` (a grid point, with ``step``)."""
+        if self.step is not None:
+            return self._grid_value(int(random_state.randint(self._size)))
         return self._clip(self._at(random_state.uniform()))
 
     def to_unit(self, value: float) -> np.ndarray:
-        """``[(value - low) / (high - low)]`` (log scale when ``log``), clipped."""
-        return np.array([self._fraction(self._clip(self._number(value)))])
+        """``[(value - low) / (high - low)]`` (log scale when ``log``), clipped; with
+        ``step``, the middle of the interval of the nearest grid point."""
+        x = self._clip(self._number(value))
+        if self.step is not None:
+            return np.array([(self._grid_index(x) + 0.5) / self._size])
+        return np.array([self._fraction(x)])
 
     def from_unit(self, u: Any) -> float:
-        """The float at ``u`` (clipped to ``[0, 1]``)."""
-        return self._clip(self._at(float(self._unit_input(u)[0])))
+        """The float at ``u`` (clipped to ``[0, 1]``); with ``step``, a grid point."""
+        t = float(self._unit_input(u)[0])
+        if self.step is not None:
+            return self._grid_at(t)
+        return self._clip(self._at(t))
 
 
 class Integer(_Numeric):
@@ -302,6 +397,10 @@ class Integer(_Numeric):
         Draw on the log scale (needs ``low > 0``): ``floor(exp(uniform(log(low),
         log(high + 1))))`` clipped to ``[low, high]``, so each integer ``k`` gets the mass
         of ``[k, k + 1)`` on the log scale. A string here is taken as the ``prior``.
+    step : int, optional
+        Draw only ``low, low + step, ..., high`` (uniformly); ``high - low`` must be a
+        multiple of ``step``. With ``log=True``, a factor >= 2: ``low, low * step, ...,
+        high`` (``Integer(32, 512, log=True, step=2)`` draws 32, 64, 128, 256 or 512).
     prior : {"uniform", "log-uniform"}, optional
         scikit-optimize's spelling of ``log``; contradicting ``log`` is an error.
     name : str, optional
@@ -309,7 +408,8 @@ class Integer(_Numeric):
 
     Notes
     -----
-    In the unit cube each integer owns an interval of equal width:
+    With ``step``, each of the ``n`` grid points owns an interval of width ``1 / n`` in
+    the unit cube. Without, each integer owns an interval of equal width:
     ``u = (k - low + 0.5) / (high - low + 1)``; with ``log``, the interval
     ``[log(k), log(k + 1))`` of ``[log(low), log(high + 1)]``, ``k`` at its middle.
     :meth:`from_unit` floors and clips, so it inverts :meth:`to_unit`.
@@ -327,6 +427,8 @@ class Integer(_Numeric):
     42
     >>> Integer(8, 512, log=True)
     Integer(low=8, high=512, log=True)
+    >>> Integer(8, 64, step=4).from_unit([0.5])
+    36
     """
 
     _past_high = 1
@@ -337,6 +439,7 @@ class Integer(_Numeric):
         high: int,
         log: bool = False,
         *,
+        step: int | None = None,
         prior: str | None = None,
         name: str | None = None,
     ) -> None:
@@ -356,12 +459,17 @@ class Integer(_Numeric):
                 f"a log-uniform prior needs low > 0, got low={self.low!r}; use a uniform prior "
                 "or a positive lower bound"
             )
+        self.step = self._check_step(step, is_int=True)
+        if self.step == 1 and not self.log:
+            self.step = None  # every integer: Integer(low, high) itself
 
     def _clip(self, x: float) -> int:
         return int(min(max(math.floor(x), self.low), self.high))
 
     def rvs(self, random_state: np.random.RandomState) -> int:
-        """Draw one int in ``[low, high]``."""
+        """Draw one int in ``[low, high]`` (a grid point, with ``step``)."""
+        if self.step is not None:
+            return self._grid_value(int(random_state.randint(self._size)))
         if not self.log:
             return int(random_state.randint(self.low, self.high + 1))
         return self._clip(self._at(random_state.uniform()))
@@ -369,6 +477,8 @@ class Integer(_Numeric):
     def to_unit(self, value: int) -> np.ndarray:
         """The middle of the interval that ``value`` (rounded, clipped) owns."""
         k = int(min(max(round(self._number(value)), self.low), self.high))
+        if self.step is not None:
+            return np.array([(self._grid_index(k) + 0.5) / self._size])
         if self.log:
             mid = math.exp((math.log(k) + math.log(k + 1)) / 2)
         else:
@@ -377,7 +487,10 @@ class Integer(_Numeric):
 
     def from_unit(self, u: Any) -> int:
         """The int whose interval holds ``u`` (clipped to ``[0, 1]``)."""
-        return self._clip(self._at(float(self._unit_input(u)[0])))
+        t = float(self._unit_input(u)[0])
+        if self.step is not None:
+            return self._grid_at(t)
+        return self._clip(self._at(t))
 
 
 class Categorical(Dimension):
@@ -594,7 +707,8 @@ class Distribution(Dimension):
 def _from_tuple(spec: tuple) -> Dimension:
     if len(spec) not in (2, 3):
         raise ValueError(
-            f"a range is (low, high) or (low, high, prior), got a tuple of {len(spec)} "
+            f"a range is (low, high), (low, high, prior) or (low, high, step), got a tuple "
+            f"of {len(spec)} "
             f"{spec!r}; use a list for a choice among values"
         )
     low, high = spec[0], spec[1]
@@ -603,15 +717,24 @@ def _from_tuple(spec: tuple) -> Dimension:
             f"the bounds of the range {spec!r} must be numbers; use a list for a choice "
             "among values"
         )
-    prior = spec[2] if len(spec) == 3 else "uniform"
-    if not isinstance(prior, str) or prior not in _PRIORS:
+    third = spec[2] if len(spec) == 3 else "uniform"
+    if _is_number(third):  # (low, high, step)
+        cls = Integer if _is_int(low) and _is_int(high) and _is_int(third) else Real
+        try:
+            return cls(low, high, step=third)
+        except ValueError as exc:
+            raise ValueError(
+                f"the range {spec!r} is (low, high, step): {exc}; for a choice among "
+                "values, use a list"
+            ) from None
+    if not isinstance(third, str) or third not in _PRIORS:
         raise ValueError(
-            f"the third entry of the range {spec!r} is the prior, 'uniform' or "
-            f"'log-uniform', got {prior!r}; use a list for a choice among values"
+            f"the third entry of the range {spec!r} is the step (a number) or the prior, "
+            f"'uniform' or 'log-uniform', got {third!r}; use a list for a choice among values"
         )
     if _is_int(low) and _is_int(high):
-        return Integer(low, high, prior=prior)
-    return Real(low, high, prior=prior)
+        return Integer(low, high, prior=third)
+    return Real(low, high, prior=third)
 
 
 def _dimension(name: str, spec: Any) -> Dimension:

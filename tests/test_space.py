@@ -71,6 +71,11 @@ CONVERSIONS = [
     (Integer(8, 512, log=True), Integer(8, 512, log=True)),
     (Categorical([True, False]), Categorical([True, False])),
     (LOGU, Distribution(LOGU)),
+    ((8, 64, 4), Integer(8, 64, step=4)),
+    ((0.0, 0.5, 0.05), Real(0.0, 0.5, step=0.05)),
+    ((0, 1, 0.25), Real(0.0, 1.0, step=0.25)),  # a float step: Real
+    ((1, 10, 1), Integer(1, 10)),
+    ((np.int64(0), 10, np.int32(5)), Integer(0, 10, step=5)),
 ]
 
 
@@ -112,6 +117,9 @@ def test_from_params_returns_a_search_space_as_is_and_sorts_names():
         (Real(1e-4, 1e-1, log=True), "Real(low=0.0001, high=0.1, log=True)"),
         (Real(0, 1), "Real(low=0.0, high=1.0)"),
         (Integer(10, 100), "Integer(low=10, high=100)"),
+        (Integer(8, 64, step=4), "Integer(low=8, high=64, step=4)"),
+        (Integer(32, 512, log=True, step=2), "Integer(low=32, high=512, log=True, step=2)"),
+        (Real(0, 0.5, step=0.05), "Real(low=0.0, high=0.5, step=0.05)"),
         (Categorical(["a", None]), "Categorical(['a', None])"),
         (Distribution(LOGU), "Distribution(loguniform(0.0001, 0.1))"),
         (Distribution(norm(loc=1.0)), "Distribution(norm(loc=1.0))"),
@@ -142,6 +150,9 @@ EQUAL = [
     (Categorical([1, "a", None]), Categorical((1, "a", None))),
     (Categorical([float("nan")]), Categorical([float("nan")])),
     (Distribution(LOGU), Distribution(LOGU)),
+    (Integer(8, 64, step=4), Integer(8, 64, step=np.int64(4))),
+    (Integer(1, 9, step=1), Integer(1, 9)),  # every integer
+    (Real(0, 1, step=0.25), Real(0.0, 1.0, step=0.25)),
 ]
 NOT_EQUAL = [
     (Real(0, 1), Real(0, 2)),
@@ -152,6 +163,10 @@ NOT_EQUAL = [
     (Categorical([1]), Categorical([True])),
     (Categorical([1, 2]), Categorical([2, 1])),
     (Distribution(loguniform(1, 2)), Distribution(loguniform(1, 2))),  # identity
+    (Integer(8, 64), Integer(8, 64, step=4)),
+    (Integer(8, 64, step=4), Integer(8, 64, step=8)),
+    (Real(0, 1), Real(0, 1, step=0.5)),
+    (Integer(1, 16, log=True), Integer(1, 16, log=True, step=2)),
 ]
 
 
@@ -187,10 +202,15 @@ ERRORS = [
     ((True, 5), "must be numbers"),
     ((0, None), "must be numbers"),
     ((1, 2, "log"), "'uniform' or 'log-uniform', got 'log'"),
-    ((1, 10, 100), "prior.*use a list"),
+    ((1, 10, 100), "step 100 does not divide.*use a list"),
     ((1,), "tuple of 1.*use a list"),
     ((), "tuple of 0"),
     ((1, 2, "log-uniform", 10), "tuple of 4"),
+    ((8, 63, 4), r"step 4 does not divide the range from 8 to 63 .*such as 64"),
+    ((0.0, 1.0, 0.3), r"step 0.3 does not divide the range from 0.0 to 1.0"),
+    ((0, 10, 0), "step must be .* > 0, got 0"),
+    ((0, 10, -2), "step must be .* > 0, got -2"),
+    ((0.0, 1.0, float("nan")), "step must be a finite number"),
     (3, "int 3 is not a search dimension.*list"),
     (0.5, r"one-element list \[0.5\]"),
     ("adam", r"one-element list \['adam'\]"),
@@ -254,6 +274,14 @@ CONSTRUCTOR_ERRORS = [
     (lambda: Integer(1, 3.0), ValueError, "must be an int"),
     (lambda: Integer(5, 1), ValueError, "not be greater"),
     (lambda: Integer(0, 10, log=True), ValueError, "low > 0"),
+    (lambda: Integer(1, 11, step=3), ValueError, r"step 3 does not divide .* \(3.33333 steps"),
+    (lambda: Integer(1, 10, step=1.5), ValueError, "step must be an int"),
+    (lambda: Integer(1, 10, step=True), ValueError, "step must be an int"),
+    (lambda: Integer(32, 500, log=True, step=2), ValueError, "such as 512"),
+    (lambda: Integer(1, 8, log=True, step=1), ValueError, "a factor > 1"),
+    (lambda: Real(1e-4, 1e-1, log=True, step=0.5), ValueError, "a factor > 1"),
+    (lambda: Real(1e-4, 0.2, log=True, step=10), ValueError, "low \\* step \\*\\* k"),
+    (lambda: Real(0.0, 1.0, step=2.0), ValueError, "does not divide"),
     (lambda: Categorical([]), ValueError, "empty"),
     (lambda: Categorical("abc"), ValueError, "list of choices.*one-element list"),
     (lambda: Categorical({"a", "b"}), ValueError, "set"),
@@ -356,7 +384,44 @@ DRAWS = [
     (Distribution(RvsOnly()), float, lambda v: v in (3.0, 6.0, 12.0)),
     (Distribution(ZeroDim()), int, lambda v: 0 <= v < 10),
     (Distribution(Pairs()), tuple, lambda v: v[1] == 7),
+    (Integer(8, 64, step=4), int, lambda v: v % 4 == 0 and 8 <= v <= 64),
+    (Real(0.0, 0.5, step=0.05), float, lambda v: round(v * 20) == v * 20),
+    (Integer(32, 512, log=True, step=2), int, lambda v: v in (32, 64, 128, 256, 512)),
 ]
+
+# (quantized dimension, its grid: every value drawn, and nothing else)
+GRIDS = [
+    (Integer(8, 64, step=4), list(range(8, 65, 4))),
+    (Integer(-6, 6, step=3), [-6, -3, 0, 3, 6]),
+    (Integer(5, 5, step=2), [5]),
+    (Integer(32, 512, log=True, step=2), [32, 64, 128, 256, 512]),
+    (Integer(1, 81, log=True, step=3), [1, 3, 9, 27, 81]),
+    (Real(0.0, 0.5, step=0.05), [0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5]),
+    (Real(-1.0, 1.0, step=0.5), [-1.0, -0.5, 0.0, 0.5, 1.0]),
+    (Real(0.1, 0.7, step=0.2), [0.1, 0.3, 0.5, 0.7]),
+    (Real(1e-4, 1e-1, log=True, step=10), [1e-4, 1e-3, 1e-2, 1e-1]),
+    (Real(0.5, 4.0, log=True, step=2), [0.5, 1.0, 2.0, 4.0]),
+    (SearchSpace.from_params({"p": (0, 1, 0.25)}).subspaces[0]["p"], [0.0, 0.25, 0.5, 0.75, 1.0]),
+]
+
+
+@pytest.mark.parametrize("dim, grid", GRIDS, ids=repr)
+def test_quantized_draws_lie_on_the_grid(dim, grid):
+    rng = np.random.RandomState(0)
+    drawn = [dim.rvs(rng) for _ in range(60 * len(grid))]
+    assert sorted(set(drawn)) == grid  # exactly the grid values, as typed (0.15)
+    assert {type(v) for v in drawn} == {type(grid[0])}
+    counts = np.array([drawn.count(v) for v in grid])
+    assert counts.min() > 0.6 * 60 and counts.max() < 1.4 * 60  # uniform over the grid
+    # the unit cube: each grid point owns an equal interval, and anything maps on the grid
+    units = [float(dim.to_unit(v)[0]) for v in grid]
+    np.testing.assert_allclose(units, (np.arange(len(grid)) + 0.5) / len(grid))
+    assert [dim.from_unit(u) for u in units] == grid
+    assert {dim.from_unit(u) for u in rng.uniform(-0.1, 1.1, 300)} <= set(grid)
+    assert dim.from_unit(0.0) == grid[0] and dim.from_unit(1.0) == grid[-1]
+    assert all(dim.contains(v) for v in grid)
+    off = (grid[0] + grid[1]) / 2 if len(grid) > 1 else grid[0] + 1
+    assert not dim.contains(off) and not dim.contains(grid[-1] * 2 + 1)
 
 
 @pytest.mark.parametrize(
@@ -433,6 +498,10 @@ ROUND_TRIP = [
     Distribution(loguniform(1e-4, 1e-1)),
     Distribution(norm(loc=2.0, scale=3.0)),
     Distribution(randint(1, 7)),
+    Integer(8, 64, step=4),
+    Integer(2, 1024, log=True, step=2),
+    Real(0.0, 0.5, step=0.05),
+    Real(1e-5, 1e-1, log=True, step=10),
 ]
 
 
