@@ -539,9 +539,10 @@ def _check_tags_readable(estimator: Any) -> None:
 
 def _update_result(result: OptimizeResult, batch: list, scores: list, elapsed: float) -> None:
     """Add a batch to a space's result, laid out as scikit-optimize lays it out: each
-    setting a list of values in the order of the sorted parameter names."""
+    setting a list of values in the order of the sorted parameter names (None for an
+    inactive conditional parameter)."""
     names = result.space.names
-    result.x_iters.extend([p[name] for name in names] for p in batch)
+    result.x_iters.extend([p.get(name) for name in names] for p in batch)
     result.func_vals = np.concatenate([result.func_vals, -np.asarray(scores, dtype=float)])
     finite = np.where(np.isnan(result.func_vals), np.inf, result.func_vals)
     best = int(np.argmin(finite))

@@ -23,6 +23,9 @@ the same seed, except that a space made only of lists is sampled with replacemen
 (``ParameterSampler`` then samples its grid without replacement). Values come back as
 plain Python objects: ``int``, ``float``, ``str``, ``bool`` or the category itself.
 
+Any dimension takes ``when={parent: value or [values]}``: the parameter then exists only
+when its parent takes one of those values (see :class:`SearchSpace`).
+
 A single subspace whose dimensions all have ``supports_unit`` maps to the unit cube
 ``[0, 1] ** n_unit`` and back, for model-based samplers.
 
@@ -51,7 +54,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Categorical", "Dimension", "Distribution", "Integer", "Real", "SearchSpace"]
+__all__ = ["INACTIVE", "Categorical", "Dimension", "Distribution", "Integer", "Real", "SearchSpace"]
 
 _PRIORS = ("uniform", "log-uniform")
 _ACCEPTED = (
@@ -100,6 +103,31 @@ def _check_name(name: Any) -> str | None:
     return name
 
 
+def _check_when(when: Any) -> dict[str, list] | None:
+    """``when={"optimizer": "sgd"}`` as ``{"optimizer": ["sgd"]}``: a list (or range,
+    1-d array) gives several values, anything else (a tuple too) is one value."""
+    if when is None:
+        return None
+    example = "such as when={'optimizer': 'sgd'} or when={'n_layers': [2, 3]}"
+    if not isinstance(when, Mapping) or not when:
+        raise ValueError(
+            "when must be a non-empty dict of parameter names to the value, or list of "
+            f"values, for which this parameter exists, {example}; got {when!r}"
+        )
+    out = {}
+    for parent, values in when.items():
+        if not isinstance(parent, str):
+            raise ValueError(f"when names parameters by strings, got {parent!r} ({example})")
+        if isinstance(values, list | range) or (isinstance(values, np.ndarray) and values.ndim):
+            values = [_python(v) for v in values]
+            if not values:
+                raise ValueError(f"when gives {parent!r} an empty list of values ({example})")
+        else:
+            values = [_python(values)]
+        out[parent] = values
+    return out
+
+
 def _check_prior(log: Any, prior: Any) -> bool:
     """Resolve ``log`` and the skopt-style ``prior`` into one boolean."""
     if isinstance(log, str):  # skopt's positional prior: Real(1e-4, 1e-1, "log-uniform")
@@ -128,6 +156,21 @@ def _same(a: Any, b: Any) -> bool:
     return _loose_equal(a, b)
 
 
+def _equivalent(a: Any, b: Any) -> bool:
+    """Equal, or estimators of the same class with equivalent ``get_params(deep=False)``
+    (as ``clone`` makes them), or lists and tuples of such."""
+    if _same(a, b):
+        return True
+    if type(a) is not type(b) or isinstance(a, type):
+        return False
+    if isinstance(a, list | tuple):
+        return len(a) == len(b) and all(map(_equivalent, a, b))
+    if callable(getattr(a, "get_params", None)):
+        pa, pb = a.get_params(deep=False), b.get_params(deep=False)
+        return pa.keys() == pb.keys() and all(_equivalent(pa[k], pb[k]) for k in pa)
+    return False
+
+
 def _loose_equal(a: Any, b: Any) -> bool:
     try:
         return bool(a == b)
@@ -145,6 +188,10 @@ class Dimension(ABC):
     ----------
     name : str or None
         The parameter name; :meth:`SearchSpace.from_params` sets it to the dict key.
+    when : dict of str to list, or None
+        The condition under which the parameter exists: parent names to the values that
+        make it active (all of them must hold); None for a parameter that always exists.
+        See :class:`SearchSpace`.
     n_unit : int
         The number of unit-cube coordinates (1, or one per category).
     supports_unit : bool
@@ -152,8 +199,18 @@ class Dimension(ABC):
     """
 
     name: str | None = None
+    when: dict[str, list] | None = None
     n_unit: int = 1
     supports_unit: bool = True
+
+    def _when_repr(self) -> str:
+        return "" if self.when is None else f", when={self.when!r}"
+
+    def _same_when(self, other: Dimension) -> bool:
+        a, b = self.when or {}, other.when or {}
+        return a.keys() == b.keys() and all(
+            len(a[k]) == len(b[k]) and all(map(_same, a[k], b[k])) for k in a
+        )
 
     @abstractmethod
     def rvs(self, random_state: np.random.RandomState) -> Any:
@@ -191,12 +248,13 @@ class _Numeric(Dimension):
     def __repr__(self) -> str:
         log = ", log=True" if self.log else ""
         step = "" if self.step is None else f", step={self.step!r}"
-        return f"{type(self).__name__}(low={self.low!r}, high={self.high!r}{log}{step})"
+        inner = f"low={self.low!r}, high={self.high!r}{log}{step}{self._when_repr()}"
+        return f"{type(self).__name__}({inner})"
 
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
             return NotImplemented
-        return self._key() == other._key()
+        return self._key() == other._key() and self._same_when(other)
 
     def __hash__(self) -> int:
         return hash((type(self).__name__, *self._key()))
@@ -306,6 +364,10 @@ class Real(_Numeric):
         the grid is ``low, low * step, ..., high`` (keras-tuner's meaning). Grid values
         are computed in decimal, so ``Real(0.0, 0.5, step=0.05)`` draws ``0.15``, not
         ``0.15000000000000002``.
+    when : dict, optional
+        The parameter exists only when the named parameters take the given values:
+        ``when={"optimizer": "sgd"}``, ``when={"n_layers": [2, 3, 4]}`` (a list gives
+        several values; all the names must hold). See :class:`SearchSpace`.
     name : str, optional
         The parameter name (set by :meth:`SearchSpace.from_params`).
 
@@ -340,6 +402,7 @@ class Real(_Numeric):
         *,
         step: float | None = None,
         prior: str | None = None,
+        when: Mapping[str, Any] | None = None,
         name: str | None = None,
     ) -> None:
         for bound, what in ((low, "low"), (high, "high")):
@@ -348,6 +411,7 @@ class Real(_Numeric):
         self.log = _check_prior(log, prior)
         self.low, self.high = float(low), float(high)
         self.name = _check_name(name)
+        self.when = _check_when(when)
         if not self.low < self.high:
             raise ValueError(f"low ({self.low!r}) must be lower than high ({self.high!r})")
         if not math.isfinite(self.high - self.low):
@@ -403,6 +467,10 @@ class Integer(_Numeric):
         high`` (``Integer(32, 512, log=True, step=2)`` draws 32, 64, 128, 256 or 512).
     prior : {"uniform", "log-uniform"}, optional
         scikit-optimize's spelling of ``log``; contradicting ``log`` is an error.
+    when : dict, optional
+        The parameter exists only when the named parameters take the given values:
+        ``when={"optimizer": "sgd"}``, ``when={"n_layers": [2, 3, 4]}`` (a list gives
+        several values; all the names must hold). See :class:`SearchSpace`.
     name : str, optional
         The parameter name (set by :meth:`SearchSpace.from_params`).
 
@@ -441,6 +509,7 @@ class Integer(_Numeric):
         *,
         step: int | None = None,
         prior: str | None = None,
+        when: Mapping[str, Any] | None = None,
         name: str | None = None,
     ) -> None:
         for bound, what in ((low, "low"), (high, "high")):
@@ -452,6 +521,7 @@ class Integer(_Numeric):
         self.log = _check_prior(log, prior)
         self.low, self.high = int(low), int(high)
         self.name = _check_name(name)
+        self.when = _check_when(when)
         if self.low > self.high:
             raise ValueError(f"low ({self.low!r}) must not be greater than high ({self.high!r})")
         if self.log and self.low <= 0:
@@ -502,6 +572,10 @@ class Categorical(Dimension):
         The choices: a list, tuple, range or 1-d array of any objects (``None``,
         booleans, strings, tuples, callables...). Numpy scalars become python scalars;
         other objects are returned as they are, not copied.
+    when : dict, optional
+        The parameter exists only when the named parameters take the given values:
+        ``when={"optimizer": "sgd"}``, ``when={"n_layers": [2, 3, 4]}`` (a list gives
+        several values; all the names must hold). See :class:`SearchSpace`.
     name : str, optional
         The parameter name (set by :meth:`SearchSpace.from_params`).
 
@@ -522,7 +596,13 @@ class Categorical(Dimension):
     None
     """
 
-    def __init__(self, categories: Sequence[Any], *, name: str | None = None) -> None:
+    def __init__(
+        self,
+        categories: Sequence[Any],
+        *,
+        when: Mapping[str, Any] | None = None,
+        name: str | None = None,
+    ) -> None:
         if isinstance(categories, set | frozenset):
             raise ValueError(
                 f"categories must be a list of choices, got a set {categories!r}: a set has "
@@ -541,16 +621,19 @@ class Categorical(Dimension):
         if not self.categories:
             raise ValueError("the list of choices is empty; give at least one value")
         self.name = _check_name(name)
+        self.when = _check_when(when)
         self.n_unit = len(self.categories)
 
     def __repr__(self) -> str:
-        return f"Categorical({self.categories!r})"
+        return f"Categorical({self.categories!r}{self._when_repr()})"
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Categorical):
             return NotImplemented
-        return len(other.categories) == len(self.categories) and all(
-            _same(a, b) for a, b in zip(self.categories, other.categories, strict=True)
+        return (
+            len(other.categories) == len(self.categories)
+            and all(_same(a, b) for a, b in zip(self.categories, other.categories, strict=True))
+            and self._same_when(other)
         )
 
     def __hash__(self) -> int:
@@ -563,7 +646,8 @@ class Categorical(Dimension):
     def index(self, value: Any) -> int:
         """The position of ``value`` among the categories.
 
-        Same type and equal first, then equal only (so ``1.0`` finds ``1``).
+        Same type and equal first, then equal only (so ``1.0`` finds ``1``), then an
+        estimator of the same class with the same parameters (a clone finds its original).
         """
         value = _python(value)
         for i, c in enumerate(self.categories):
@@ -571,6 +655,9 @@ class Categorical(Dimension):
                 return i
         for i, c in enumerate(self.categories):
             if _loose_equal(c, value):
+                return i
+        for i, c in enumerate(self.categories):
+            if _equivalent(c, value):
                 return i
         raise ValueError(f"{value!r} is not one of the categories {self.categories!r}")
 
@@ -618,6 +705,10 @@ class Distribution(Dimension):
     ----------
     dist : object
         Drawn with ``dist.rvs(random_state=rng)``; numpy scalars become python scalars.
+    when : dict, optional
+        The parameter exists only when the named parameters take the given values:
+        ``when={"optimizer": "sgd"}``, ``when={"n_layers": [2, 3, 4]}`` (a list gives
+        several values; all the names must hold). See :class:`SearchSpace`.
     name : str, optional
         The parameter name (set by :meth:`SearchSpace.from_params`).
 
@@ -642,7 +733,9 @@ class Distribution(Dimension):
     0.001
     """
 
-    def __init__(self, dist: Any, *, name: str | None = None) -> None:
+    def __init__(
+        self, dist: Any, *, when: Mapping[str, Any] | None = None, name: str | None = None
+    ) -> None:
         if isinstance(dist, type) or not callable(getattr(dist, "rvs", None)):
             raise TypeError(
                 f"{dist!r} has no rvs method, so it is not a distribution; give a "
@@ -656,18 +749,19 @@ class Distribution(Dimension):
             )
         self.dist = dist
         self.name = _check_name(name)
+        self.when = _check_when(when)
         self.supports_unit = callable(getattr(dist, "cdf", None)) and callable(
             getattr(dist, "ppf", None)
         )
         self._discrete = _is_discrete(dist)
 
     def __repr__(self) -> str:
-        return f"Distribution({_describe(self.dist)})"
+        return f"Distribution({_describe(self.dist)}{self._when_repr()})"
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Distribution):
             return NotImplemented
-        return other.dist is self.dist
+        return other.dist is self.dist and self._same_when(other)
 
     def __hash__(self) -> int:
         return hash(("Distribution", id(self.dist)))
@@ -795,6 +889,84 @@ def _subspace(k: int, sub: Any, many: bool) -> dict[str, Dimension]:
     return {name: _dimension(name, sub[name]) for name in sorted(sub)}
 
 
+#: The unit-cube coordinate of an inactive parameter: outside ``[0, 1]``, so a model sees
+#: "absent" as one value of its own, away from every active value.
+INACTIVE = -0.5
+
+
+def _is_discrete_dim(dim: Dimension) -> bool:
+    return isinstance(dim, Categorical | Integer) or getattr(dim, "step", None) is not None
+
+
+def _allowed(name: str, parent: str, pdim: Dimension, values: list) -> list[np.ndarray]:
+    """The unit-cube points of the parent's values that make ``name`` active."""
+    if not _is_discrete_dim(pdim):
+        raise ValueError(
+            f"Parameter {name!r}: its condition is on {parent!r}, which is {pdim!r}, a "
+            "continuous range; a condition takes a parameter with a list of values, an "
+            "Integer or a range with a step"
+        )
+    points = []
+    for value in values:
+        if isinstance(pdim, Categorical):
+            try:
+                pdim.index(value)
+            except ValueError:
+                ok = False
+            else:
+                ok = True
+        else:
+            ok = pdim.contains(value)
+        if not ok:
+            raise ValueError(
+                f"Parameter {name!r}: its condition when={{{parent!r}: ...}} gives {value!r}, "
+                f"which is not a value of {parent!r} ({pdim!r})"
+            )
+        points.append(pdim.to_unit(value))
+    return points
+
+
+def _conditions(sub: dict[str, Dimension], where: str) -> list[tuple[str, list]]:
+    """The conditional names of a subspace, parents before children, each with its
+    ``(parent, allowed unit points)`` pairs; a clear error for an unknown parent, a
+    continuous parent, a value the parent never takes, and a cycle."""
+    conds: dict[str, list] = {}
+    for name, dim in sub.items():
+        if dim.when is None:
+            continue
+        pairs = []
+        for parent, values in dim.when.items():
+            if parent not in sub:
+                raise ValueError(
+                    f"Parameter {name!r}: its condition when={dim.when!r} names {parent!r}, "
+                    f"which is not a parameter of {where} (its parameters: {sorted(sub)})"
+                )
+            pairs.append((parent, _allowed(name, parent, sub[parent], values)))
+        conds[name] = pairs
+    order: list[str] = []
+    state: dict[str, str] = {}
+
+    def visit(name: str, path: list[str]) -> None:
+        if state.get(name) == "done":
+            return
+        if state.get(name) == "visiting":
+            cycle = " -> ".join(repr(n) for n in [*path[path.index(name) :], name])
+            raise ValueError(
+                f"The conditions of {where} form a cycle: {cycle} (each exists only when "
+                "the next takes certain values); a parameter cannot depend on itself"
+            )
+        state[name] = "visiting"
+        for parent, _ in conds.get(name, []):
+            visit(parent, [*path, name])
+        state[name] = "done"
+        if name in conds:
+            order.append(name)
+
+    for name in sorted(conds):
+        visit(name, [])
+    return [(n, conds[n]) for n in order]
+
+
 class SearchSpace:
     """One or more subspaces (dicts of :class:`Dimension`) to sample parameters from.
 
@@ -811,6 +983,17 @@ class SearchSpace:
         One dict per subspace, in sorted-name order.
     names : list of str
         The sorted union of the parameter names of all subspaces.
+
+    Notes
+    -----
+    **Conditional parameters.** A dimension with ``when={parent: values}`` exists only
+    when ``parent`` takes one of ``values`` (and, for several parents, when all hold),
+    and when ``parent`` itself exists. A sample leaves out the parameters that are
+    inactive, so the estimator keeps its default for them. Every dimension is still
+    drawn, in sorted-name order, and the inactive ones dropped, so a space's samples
+    do not depend on the order of its conditions. A parent must be discrete (a list,
+    an ``Integer``, a range with ``step``) and in the same dict. In the unit cube an
+    inactive parameter's coordinates are all ``INACTIVE`` (-0.5), outside ``[0, 1]``.
 
     Examples
     --------
@@ -845,6 +1028,45 @@ class SearchSpace:
         many = len(subspaces) > 1
         self.subspaces = [_subspace(k, sub, many) for k, sub in enumerate(subspaces)]
         self.names = sorted({n for sub in self.subspaces for n in sub})
+        self._conditions = [
+            _conditions(sub, f"entry {k} of the search space list" if many else "the search space")
+            for k, sub in enumerate(self.subspaces)
+        ]
+
+    def _inactive(self, k: int, values: Mapping[str, Any]) -> set[str]:
+        """The conditional names of subspace ``k`` that ``values`` leave inactive."""
+        sub, out = self.subspaces[k], set()
+        for name, pairs in self._conditions[k]:
+            for parent, allowed in pairs:
+                if parent in out or parent not in values:
+                    out.add(name)
+                    break
+                try:
+                    u = sub[parent].to_unit(values[parent])
+                except ValueError:
+                    out.add(name)
+                    break
+                if not any(np.allclose(u, a, rtol=0, atol=1e-9) for a in allowed):
+                    out.add(name)
+                    break
+        return out
+
+    def subspace_of(self, params: Mapping[str, Any]) -> int | None:
+        """The index of the subspace that ``params`` is a sample of (its active names
+        exactly), or None.
+
+        Parameters
+        ----------
+        params : dict
+
+        Returns
+        -------
+        int or None
+        """
+        for k, sub in enumerate(self.subspaces):
+            if set(params) <= set(sub) and set(params) == set(sub) - self._inactive(k, params):
+                return k
+        return None
 
     @classmethod
     def from_params(cls, params: Any) -> SearchSpace:
@@ -907,15 +1129,17 @@ class SearchSpace:
         dict
             Parameter names to plain python values.
         """
-        sub = self.subspaces[rng.randint(len(self.subspaces))]
+        k = rng.randint(len(self.subspaces))
         out = {}
-        for name, dim in sub.items():
+        for name, dim in self.subspaces[k].items():
             try:
                 out[name] = dim.rvs(rng)
             except Exception as exc:
                 raise ValueError(
                     f"Parameter {name!r}: drawing from {dim!r} failed: {type(exc).__name__}: {exc}"
                 ) from exc
+        for name in self._inactive(k, out) if self._conditions[k] else ():
+            del out[name]
         return out
 
     def sample(self, n: int, random_state: Any = None) -> list[dict[str, Any]]:
@@ -966,18 +1190,23 @@ class SearchSpace:
         Parameters
         ----------
         params : dict
-            A value for every parameter of the space (other keys are ignored).
+            A value for every active parameter of the space (other keys are ignored);
+            an inactive parameter's coordinates are ``INACTIVE``.
 
         Returns
         -------
         ndarray of shape (n_unit,)
         """
         sub = self._single()
-        missing = [n for n in sub if n not in params]
+        inactive = self._inactive(0, params)
+        missing = [n for n in sub if n not in params and n not in inactive]
         if missing:
             raise ValueError(f"to_unit needs a value for every parameter; missing {missing}")
         parts = []
         for name, dim in sub.items():
+            if name in inactive:
+                parts.append(np.full(dim.n_unit, INACTIVE))
+                continue
             try:
                 parts.append(dim.to_unit(params[name]))
             except ValueError as exc:
@@ -994,6 +1223,7 @@ class SearchSpace:
         Returns
         -------
         dict
+            The active parameters only.
         """
         sub = self._single()
         u = np.asarray(u, dtype=float).ravel()
@@ -1004,4 +1234,6 @@ class SearchSpace:
         for name, dim in sub.items():
             out[name] = dim.from_unit(u[k : k + dim.n_unit])
             k += dim.n_unit
+        for name in self._inactive(0, out):
+            del out[name]
         return out

@@ -74,6 +74,17 @@ def _spaces() -> dict:
         "Real step": {"a": Real(0.0, 0.5, step=0.05)},
         "Real log step": {"a": Real(1e-4, 1e-1, log=True, step=10)},
         "tuple step": {"a": (0.0, 0.5, 0.1)},
+        "when": {"o": ["sgd", "adam"], "m": Real(0.0, 1.0, when={"o": "sgd"})},
+        "when, other value": {"o": ["sgd", "adam"], "m": Real(0.0, 1.0, when={"o": "adam"})},
+        "when, n_layers": {
+            "n": Integer(1, 3),
+            "u1": Integer(8, 64, step=8, when={"n": [2, 3]}),
+            "u2": Categorical([8, 16], when={"n": 3}),
+        },
+        "when, swapped step": {
+            "clf": [SVC(), DecisionTreeClassifier()],
+            "clf__C": Real(0.1, 10.0, log=True, when={"clf": SVC()}),
+        },
         "estimators as values": {"model": [SVC(), DecisionTreeClassifier()]},
         "estimators, other params": {"model": [SVC(C=2.0), DecisionTreeClassifier()]},
         "pipeline as a value": {"model": [make_pipeline(StandardScaler(), SGDClassifier())]},

@@ -219,6 +219,46 @@ def test_starting_points_must_lie_on_the_grid():
         sampler.add_starting_point({"units": 13})
 
 
+BRANCHES = {
+    "branch": Categorical(["a", "b"]),
+    "xa1": Real(-5.0, 10.0, when={"branch": "a"}),
+    "xa2": Real(0.0, 15.0, when={"branch": "a"}),
+    "xb1": Real(-5.0, 10.0, when={"branch": "b"}),
+    "xb2": Real(0.0, 15.0, when={"branch": "b"}),
+}
+
+
+def branches(p):
+    """Two Branin branches with their own parameters; branch b is best (-0.398)."""
+    if p["branch"] == "a":
+        assert set(p) == {"branch", "xa1", "xa2"}
+        return -branin({"x1": p["xa1"], "x2": p["xa2"]}) - 2.0
+    assert set(p) == {"branch", "xb1", "xb2"}
+    return -branin({"x1": p["xb1"], "x2": p["xb2"]})
+
+
+def test_gp_snaps_inactive_parameters_outside_the_cube():
+    sampler = GPSampler(BRANCHES, random_state=0)
+    U = sampler._snap(np.random.RandomState(0).uniform(-0.2, 1.2, size=(200, sampler.n_dims)))
+    branch_a = U[:, 0] > U[:, 1]  # one-hot of "branch": a, b
+    assert (U[branch_a, 4:] == -0.5).all() and (U[~branch_a, 2:4] == -0.5).all()
+    assert ((U[branch_a, 2:4] >= 0) & (U[branch_a, 2:4] <= 1)).all()
+    assert [sampler.space.from_unit(u) for u in U] == [
+        sampler.space.from_unit(u) for u in sampler._snap(U)
+    ]
+
+
+@pytest.mark.slow
+def test_gp_beats_random_search_on_a_conditional_benchmark():
+    # bench/conditional.py measures 10 seeds; three here
+    gp, rand = [], []
+    for seed in range(3):
+        gp.append(best(run(GPSampler(BRANCHES, random_state=seed), branches, 40)))
+        rand.append(best(run(RandomSampler(BRANCHES, random_state=seed), branches, 40)))
+    assert np.median(gp) > -0.6  # the optimum is -0.398
+    assert np.median(gp) > np.median(rand)
+
+
 def test_integer_and_categorical_spaces_are_searched():
     space = {"k": (1, 30), "c": ["a", "b", "c", "d"]}
 

@@ -14,7 +14,7 @@ import pytest
 from scipy.stats import loguniform, norm, randint, uniform
 from sklearn.model_selection import ParameterSampler
 
-from skhpo.space import Categorical, Dimension, Distribution, Integer, Real, SearchSpace
+from skhpo.space import INACTIVE, Categorical, Dimension, Distribution, Integer, Real, SearchSpace
 
 SPACE_PY = Path(__file__).resolve().parents[1] / "skhpo" / "space.py"
 N_DRAWS = 2000
@@ -635,3 +635,120 @@ def test_space_loads_without_sklearn_keras_or_dask():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# -- conditional parameters -------------------------------------------------------------
+
+LAYERS = {
+    "n_layers": Integer(1, 4),
+    "units_0": Integer(8, 64, step=8),
+    **{
+        f"units_{i}": Integer(8, 64, step=8, when={"n_layers": list(range(i + 1, 5))})
+        for i in range(1, 4)
+    },
+}
+OPTIMIZER = {
+    "optimizer": ["sgd", "adam"],
+    "momentum": Real(0.0, 0.99, when={"optimizer": "sgd"}),
+    "beta_1": Real(0.8, 0.999, when={"optimizer": "adam"}),
+    "nesterov": Categorical([True, False], when={"optimizer": "sgd", "momentum_on": True}),
+    "momentum_on": Categorical([True, False], when={"optimizer": "sgd"}),  # nested
+}
+
+
+def _expected_layers(p):
+    return {"n_layers", *(f"units_{i}" for i in range(p["n_layers"]))}
+
+
+def _expected_optimizer(p):
+    if p["optimizer"] == "adam":
+        return {"optimizer", "beta_1"}
+    return {"optimizer", "momentum", "momentum_on"} | ({"nesterov"} if p["momentum_on"] else set())
+
+
+@pytest.mark.parametrize(
+    "params, expected", [(LAYERS, _expected_layers), (OPTIMIZER, _expected_optimizer)]
+)
+def test_conditional_parameters_exist_only_when_their_condition_holds(params, expected):
+    space = SearchSpace.from_params(params)
+    samples = space.sample(400, random_state=0)
+    assert all(set(p) == expected(p) for p in samples)
+    assert len({frozenset(p) for p in samples}) == (4 if params is LAYERS else 3)
+    assert all(space.subspace_of(p) == 0 for p in samples)
+    # the draws of the active parameters do not depend on the conditions
+    plain = SearchSpace.from_params({n: copy.copy(d) for n, d in space.subspaces[0].items()})
+    for dim in plain.subspaces[0].values():
+        dim.when = None
+    unconditioned = plain.sample(400, random_state=0)
+    assert all(p.items() <= q.items() for p, q in zip(samples, unconditioned, strict=True))
+    # the unit cube: inactive coordinates at INACTIVE, and back
+    for p in samples[:50]:
+        u = space.to_unit(p)
+        assert space.from_unit(u) == p
+        k = 0
+        for name, dim in space.subspaces[0].items():
+            block = u[k : k + dim.n_unit]
+            assert (block == INACTIVE).all() == (name not in p)
+            k += dim.n_unit
+
+
+def test_a_parameter_given_without_its_condition_is_missing_or_extra():
+    space = SearchSpace.from_params(OPTIMIZER)
+    assert space.subspace_of({"optimizer": "adam", "beta_1": 0.9}) == 0
+    assert space.subspace_of({"optimizer": "adam", "beta_1": 0.9, "momentum": 0.5}) is None
+    assert space.subspace_of({"optimizer": "adam"}) is None
+    with pytest.raises(ValueError, match=r"missing \['beta_1'\]"):
+        space.to_unit({"optimizer": "adam"})
+
+
+def test_conditions_repr_and_equality():
+    dim = Real(0.0, 1.0, when={"optimizer": "sgd"})
+    assert repr(dim) == "Real(low=0.0, high=1.0, when={'optimizer': ['sgd']})"
+    assert dim == Real(0.0, 1.0, when={"optimizer": ["sgd"]}) == copy.deepcopy(dim)
+    assert dim != Real(0.0, 1.0) and dim != Real(0.0, 1.0, when={"optimizer": "adam"})
+    assert hash(dim) == hash(Real(0.0, 1.0, when={"optimizer": ["sgd"]}))
+    cat = Categorical([1, 2], when={"n": range(2, 4)})
+    assert repr(cat) == "Categorical([1, 2], when={'n': [2, 3]})"
+    assert repr(Distribution(LOGU, when={"a": (1, 2)})).endswith("when={'a': [(1, 2)]})")
+
+
+# (space, regex of the error): each raised when the space is built, before any fit
+CONDITION_ERRORS = [
+    ({"a": Real(0, 1, when={"b": 1})}, r"names 'b', which is not a parameter .*\['a'\]"),
+    ([{"b": [1]}, {"a": Real(0, 1, when={"b": 1})}], "not a parameter of entry 1"),
+    ({"a": Real(0, 1, when={"b": 0.5}), "b": Real(0, 1)}, "'b'.* a continuous range"),
+    ({"a": Real(0, 1, when={"b": 5}), "b": [1, 2]}, "gives 5, which is not a value of 'b'"),
+    ({"a": Real(0, 1, when={"b": 3}), "b": Integer(0, 8, step=2)}, "gives 3, which is not"),
+    (
+        {"a": Integer(0, 1, when={"b": 1}), "b": Integer(0, 1, when={"c": 1}), "c": [0, 1]},
+        None,  # a chain is fine
+    ),
+    (
+        {"a": Integer(0, 1, when={"b": 1}), "b": Integer(0, 1, when={"a": 1})},
+        r"form a cycle: 'a' -> 'b' -> 'a'",
+    ),
+    ({"a": Integer(0, 1, when={"a": 1})}, r"cycle: 'a' -> 'a'"),
+]
+
+
+@pytest.mark.parametrize("params, match", CONDITION_ERRORS, ids=repr)
+def test_bad_conditions(params, match):
+    if match is None:
+        SearchSpace.from_params(params)
+        return
+    with pytest.raises(ValueError, match=match):
+        SearchSpace.from_params(params)
+
+
+@pytest.mark.parametrize(
+    "when, match",
+    [
+        ({}, "non-empty dict"),
+        ("sgd", "non-empty dict"),
+        ({1: 2}, "by strings"),
+        ({"a": []}, "empty list"),
+    ],
+)
+def test_bad_when(when, match):
+    with pytest.raises(ValueError, match=match):
+        Real(0.0, 1.0, when=when)
