@@ -182,17 +182,13 @@ class _StopAfter(SearchCallback):
             raise KeyboardInterrupt
 
 
-BAYES_RESUME_GAP = pytest.mark.xfail(
-    strict=True,
-    reason="sampler='bayes': after a resume the trials past the interruption differ from an "
-    "uninterrupted run's, for the plain space too (seen while adding the step forms; the "
-    "cause is not investigated yet)",
-)
-
-
 @pytest.mark.parametrize(
     "form, sampler",
-    [(form, "random") for form in FORMS] + [pytest.param("plain", "bayes", marks=BAYES_RESUME_GAP)],
+    [(form, "random") for form in FORMS]
+    + [  # bayes: the sampler is asked while replaying too, to move on as it did
+        pytest.param(form, "bayes", marks=[pytest.mark.slow] if form == "swapped step" else [])
+        for form in FORMS
+    ],
 )
 def test_a_stopped_search_resumes_with_the_same_trials(form, sampler, small_xy, tmp_path):
     db = tmp_path / "run.db"
