@@ -651,15 +651,17 @@ def _as_point_list(starts: Any) -> list:
 
 
 def _route_starting_points(points: list, spaces: list[SearchSpace]) -> list[list]:
-    """Each starting point to the search space whose parameter names it has."""
+    """Each starting point to the search space whose parameter names it has (those its
+    conditions make inactive may be left out)."""
     out: list[list] = [[] for _ in spaces]
     for point in points:
         if isinstance(point, Mapping):
-            matches = [i for i, s in enumerate(spaces) if set(s.names) == set(point)]
+            matches = [i for i, s in enumerate(spaces) if s.subspace_of(point) is not None]
             if not matches:
                 raise ValueError(
                     f"The starting point {dict(point)!r} does not name the parameters of any "
-                    f"search space: {[s.names for s in spaces]}"
+                    f"search space: {[s.names for s in spaces]} (without those that its "
+                    "conditions make inactive)"
                 )
             out[matches[0]].append(point)
         elif len(spaces) == 1:

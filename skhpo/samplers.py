@@ -102,6 +102,9 @@ class _BaseSampler:
                     f"the order {names}; got {point!r}"
                 )
             point = dict(zip(names, point, strict=True))
+            # the layout of x_iters: None where a condition makes a parameter inactive
+            inactive = self.space._inactive(0, point)
+            point = {n: v for n, v in point.items() if not (v is None and n in inactive)}
         point = dict(point)
         k = self.space.subspace_of(point)
         if k is None:
