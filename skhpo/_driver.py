@@ -17,6 +17,7 @@ from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 from ._executor import Executor
+from ._fingerprint import describe
 from ._promotion import asha_promotable, rank_key, top_k
 from ._records import StepRecord, TrialRecord, TrialStatus, error_line
 from ._schedule import Bracket
@@ -452,19 +453,29 @@ class _Loop:
         """Create the next bracket's trials and submit its first rung.
 
         Pre-sampled parameters are used as they are; otherwise the sampler is asked
-        now, after the scores so far were told to it (BOHB), except for trials a storage
-        already holds, whose stored parameters are reused.
+        now, after the scores so far were told to it (BOHB). It is asked while replaying
+        too, so that its random state and pending points move on as in the stored run
+        and the brackets after the replay get what an uninterrupted run gives them. Where
+        it proposes other parameters than a storage holds (a Gaussian process fitted on
+        other hardware may), the stored ones are kept, with a warning in the log.
         """
         k = len(self.policies)
         bracket = self.brackets[k]
         first = len(self.trials)
-        indices = range(first, first + bracket.n_models)
         if self.presampled is not None:
             params_list = self.presampled[k]
-        elif all(i in self.stored_params for i in indices):
-            params_list = [self.stored_params[i] for i in indices]
         else:
             params_list = self.settings.sampler.ask(bracket.n_models)
+            stored = [self.stored_params.get(i) for i in range(first, first + len(params_list))]
+            if None not in stored and describe(stored) != describe(params_list):
+                logger.warning(
+                    "%sbracket=%s: the sampler proposed other parameters than the storage "
+                    "holds; the stored ones are kept, and the trials after the resume may "
+                    "differ from an uninterrupted run's",
+                    self.settings.prefix,
+                    bracket.index,
+                )
+                params_list = stored
         new = []
         for j, params in enumerate(params_list):
             model_id = f"bracket={bracket.index}-{j}"

@@ -20,7 +20,10 @@ dask collection                             its dask token (``dask.base.tokenize
 numpy array, pandas object, scipy sparse,   ``joblib.hash``: the content (stable
 numpy random generator                      across processes for these)
 skhpo ``Real``, ``Integer``                 the class, ``low``, ``high``, ``log``
+                                            (and ``step`` when given)
 skhpo ``Categorical``                       the class and the described categories
+                                            (any skhpo dimension: and its ``when``,
+                                            when given)
 skhpo ``Distribution``, ``SearchSpace``     what they hold
 frozen scipy.stats distribution             its name, class and parameters (``args``,
                                             ``kwds``), not its random state
@@ -167,11 +170,19 @@ def _space(obj: Any) -> list | None:
     from .space import Categorical, Distribution, SearchSpace, _Numeric
 
     if isinstance(obj, _Numeric):
-        return [_qualname(type(obj)), describe(obj.low), describe(obj.high), bool(obj.log)]
-    if isinstance(obj, Categorical):
-        return [_qualname(type(obj)), describe(obj.categories)]
-    if isinstance(obj, Distribution):
-        return [_qualname(type(obj)), describe(obj.dist)]
+        out = [_qualname(type(obj)), describe(obj.low), describe(obj.high), bool(obj.log)]
+        if obj.step is not None:  # only then: the fingerprints of older storages hold
+            out.append(["step", describe(obj.step)])
+    elif isinstance(obj, Categorical):
+        out = [_qualname(type(obj)), describe(obj.categories)]
+    elif isinstance(obj, Distribution):
+        out = [_qualname(type(obj)), describe(obj.dist)]
+    else:
+        out = None
+    if out is not None:
+        if obj.when is not None:  # likewise
+            out.append(["when", describe(obj.when)])
+        return out
     if isinstance(obj, SearchSpace):
         return [_qualname(type(obj)), describe(obj.subspaces)]
     return None

@@ -70,11 +70,22 @@ def check_settable(
             done[name] = value
         known = set(base.get_params(deep=True)) if skip_known else set()
         for name in names:
-            if name in done or name in known:
+            if name in done or name in known or _inactive(subspace, name, done):
                 continue
             _set(clone(base), name, subspace[name].rvs(random_state), estimator, done)
         built.append(base)
     return built
+
+
+def _inactive(subspace: Mapping[str, Dimension], name: str, done: Mapping[str, Any]) -> bool:
+    """Whether the replacing parameters set so far make ``name`` inactive (its ``when``
+    names one of them with other values): it is then never set on that estimator."""
+    for parent, values in (subspace[name].when or {}).items():
+        if parent in done and isinstance(subspace[parent], Categorical):
+            index = subspace[parent].index(done[parent])
+            if index not in {subspace[parent].index(v) for v in values}:
+                return True
+    return False
 
 
 def _choices(dim: Dimension, random_state: np.random.RandomState) -> list:

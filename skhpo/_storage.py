@@ -23,6 +23,7 @@ import time
 from dataclasses import replace
 from typing import Any, Protocol
 
+from ._fingerprint import describe
 from ._records import StepRecord, TrialRecord
 from .exceptions import StorageMismatchError
 
@@ -156,7 +157,9 @@ class SqliteStorage:
         }
         new = [t for t in trials if t.index not in stored]
         for t in trials:
-            if t.index in stored and stored[t.index] != t.params:
+            # compared as described: an estimator value (a swapped step) read back from
+            # the file is another object, equal in class and parameters only
+            if t.index in stored and describe(stored[t.index]) != describe(t.params):
                 raise StorageMismatchError(
                     f"The storage {self.path!r} holds other parameters for trial "
                     f"{t.model_id}; delete it or give storage= another path to start fresh."

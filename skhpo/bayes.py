@@ -539,9 +539,10 @@ def _check_tags_readable(estimator: Any) -> None:
 
 def _update_result(result: OptimizeResult, batch: list, scores: list, elapsed: float) -> None:
     """Add a batch to a space's result, laid out as scikit-optimize lays it out: each
-    setting a list of values in the order of the sorted parameter names."""
+    setting a list of values in the order of the sorted parameter names (None for an
+    inactive conditional parameter)."""
     names = result.space.names
-    result.x_iters.extend([p[name] for name in names] for p in batch)
+    result.x_iters.extend([p.get(name) for name in names] for p in batch)
     result.func_vals = np.concatenate([result.func_vals, -np.asarray(scores, dtype=float)])
     finite = np.where(np.isnan(result.func_vals), np.inf, result.func_vals)
     best = int(np.argmin(finite))
@@ -650,15 +651,17 @@ def _as_point_list(starts: Any) -> list:
 
 
 def _route_starting_points(points: list, spaces: list[SearchSpace]) -> list[list]:
-    """Each starting point to the search space whose parameter names it has."""
+    """Each starting point to the search space whose parameter names it has (those its
+    conditions make inactive may be left out)."""
     out: list[list] = [[] for _ in spaces]
     for point in points:
         if isinstance(point, Mapping):
-            matches = [i for i, s in enumerate(spaces) if set(s.names) == set(point)]
+            matches = [i for i, s in enumerate(spaces) if s.subspace_of(point) is not None]
             if not matches:
                 raise ValueError(
                     f"The starting point {dict(point)!r} does not name the parameters of any "
-                    f"search space: {[s.names for s in spaces]}"
+                    f"search space: {[s.names for s in spaces]} (without those that its "
+                    "conditions make inactive)"
                 )
             out[matches[0]].append(point)
         elif len(spaces) == 1:

@@ -31,7 +31,7 @@ from sklearn.utils import check_random_state
 from threadpoolctl import ThreadpoolController
 
 from ._gp import Posterior, acquisition
-from .space import Categorical, Distribution, Integer, Real, SearchSpace
+from .space import INACTIVE, Categorical, Distribution, Integer, Real, SearchSpace
 
 __all__ = ["ACQ_FUNCS", "GPSampler", "RandomSampler"]
 
@@ -102,22 +102,23 @@ class _BaseSampler:
                     f"the order {names}; got {point!r}"
                 )
             point = dict(zip(names, point, strict=True))
+            # the layout of x_iters: None where a condition makes a parameter inactive
+            inactive = self.space._inactive(0, point)
+            point = {n: v for n, v in point.items() if not (v is None and n in inactive)}
         point = dict(point)
-        subs = [s for s in self.space.subspaces if set(s) == set(point)]
-        if not subs:
+        k = self.space.subspace_of(point)
+        if k is None:
             expected = " or ".join(str(sorted(s)) for s in self.space.subspaces)
             raise ValueError(
                 f"The starting point {point!r} does not name the parameters of the search "
-                f"space: expected {expected}"
+                f"space: expected {expected} (without those that its conditions make inactive)"
             )
-        for name, dim in subs[0].items():
+        for name, dim in self.space.subspaces[k].items():
+            if name not in point:
+                continue
             value = point[name]
             if isinstance(dim, Real | Integer):
-                ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
-                ok = ok and dim.low <= value <= dim.high
-                if isinstance(dim, Integer):
-                    ok = ok and float(value).is_integer()
-                if not ok:
+                if not dim.contains(value):
                     raise ValueError(f"The starting point's {name}={value!r} is not in {dim!r}")
             elif isinstance(dim, Categorical):
                 try:
@@ -285,8 +286,9 @@ class _Snapper:
     def __init__(self, dim: Any) -> None:
         self.dim = dim
         self.kind = type(dim).__name__ if type(dim) in (Real, Integer, Categorical) else "rows"
-        if type(dim) is Integer:
-            self.kind = "Integer"
+        if type(dim) in (Real, Integer) and dim.step is not None:
+            self.kind = "Grid"
+        elif type(dim) is Integer:
             self.lo, self.hi = (
                 (math.log(dim.low), math.log(dim.high + 1))
                 if dim.log
@@ -308,6 +310,10 @@ class _Snapper:
         v = np.clip(np.floor(np.exp(x) if dim.log else x), dim.low, dim.high)
         centre = (np.log(v) + np.log(v + 1)) / 2 if dim.log else v + 0.5
         return np.clip((centre - lo) / (hi - lo), 0.0, 1.0)
+
+    def _Grid(self, u):
+        n = self.dim._size
+        return (np.clip(np.floor(np.clip(u, 0.0, 1.0) * n), 0, n - 1) + 0.5) / n
 
     def _Categorical(self, u):
         out = np.zeros_like(u)
@@ -481,10 +487,16 @@ class GPSampler(_BaseSampler):
         self._dims = self.space.subspaces[0]
         self.n_dims = self.space.n_unit
         self._blocks = []
-        k = 0
-        for dim in self._dims.values():
-            self._blocks.append((slice(k, k + dim.n_unit), _Snapper(dim)))
+        slices, k = {}, 0
+        for name, dim in self._dims.items():
+            slices[name] = slice(k, k + dim.n_unit)
+            self._blocks.append((slices[name], _Snapper(dim)))
             k += dim.n_unit
+        # conditional parameters: (block, [(parent's block, its allowed unit points)])
+        self._conditional = [
+            (slices[name], [(slices[parent], np.asarray(points)) for parent, points in pairs])
+            for name, pairs in self.space._conditions[0]
+        ]
 
     def _init_kwargs(self) -> dict:
         return {
@@ -521,7 +533,8 @@ class GPSampler(_BaseSampler):
     def _record(self, records: list[dict]) -> None:
         units = []
         for rec in records:
-            missing = [name for name in self._dims if name not in rec["params"]]
+            inactive = self.space._inactive(0, rec["params"])
+            missing = [n for n in self._dims if n not in rec["params"] and n not in inactive]
             if missing:
                 raise ValueError(f"The told params {rec['params']!r} lack the parameters {missing}")
             units.append(self.space.to_unit(rec["params"]))
@@ -626,9 +639,17 @@ class GPSampler(_BaseSampler):
             return Posterior(Xl, yl, self._hyper[budget][0], 0, -1)
 
     def _snap(self, U: np.ndarray) -> np.ndarray:
+        """Candidates to valid points: each block snapped to its dimension's values, and
+        the blocks of inactive parameters set to ``INACTIVE`` (parents come first)."""
         out = np.empty_like(U)
         for block, snap in self._blocks:
             out[:, block] = snap(U[:, block])
+        for block, pairs in self._conditional:
+            active = np.ones(len(out), dtype=bool)
+            for parent, points in pairs:  # an inactive parent matches no point
+                diff = np.abs(out[:, parent][:, None, :] - points[None, :, :])
+                active &= (diff < 1e-9).all(axis=2).any(axis=1)
+            out[~active, block] = INACTIVE
         return out
 
     def _propose(self, post: Posterior, X, y, lies) -> dict:

@@ -11,6 +11,8 @@ a scipy.stats distribution             :class:`Distribution`: anything with ``rv
 ``(low, high)``, both ints             :class:`Integer` in ``[low, high]``
 ``(low, high)``, else                  :class:`Real` in ``[low, high]``
 ``(low, high, "log-uniform")``         the same, log-uniform (skopt style)
+``(low, high, step)``, a number step     the grid ``low, low + step, ..., high``
+                                       (:class:`Integer` when all three are ints)
 a :class:`Dimension`                   as given (``Real(1e-4, 1e-1, log=True)``)
 =====================================  ==============================================
 
@@ -20,6 +22,9 @@ of lists and scipy.stats distributions the draws are those of ``ParameterSampler
 the same seed, except that a space made only of lists is sampled with replacement here
 (``ParameterSampler`` then samples its grid without replacement). Values come back as
 plain Python objects: ``int``, ``float``, ``str``, ``bool`` or the category itself.
+
+Any dimension takes ``when={parent: value or [values]}``: the parameter then exists only
+when its parent takes one of those values (see :class:`SearchSpace`).
 
 A single subspace whose dimensions all have ``supports_unit`` maps to the unit cube
 ``[0, 1] ** n_unit`` and back, for model-based samplers.
@@ -42,18 +47,20 @@ import math
 import sys
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from numbers import Integral
 from numbers import Real as RealNumber
 from typing import Any
 
 import numpy as np
 
-__all__ = ["Categorical", "Dimension", "Distribution", "Integer", "Real", "SearchSpace"]
+__all__ = ["INACTIVE", "Categorical", "Dimension", "Distribution", "Integer", "Real", "SearchSpace"]
 
 _PRIORS = ("uniform", "log-uniform")
 _ACCEPTED = (
-    "to search a parameter, give a list of choices, a (low, high) or "
-    "(low, high, 'log-uniform') tuple, a scipy.stats distribution (anything with rvs), "
+    "to search a parameter, give a list of choices, a (low, high), "
+    "(low, high, 'log-uniform') or (low, high, step) tuple, a scipy.stats distribution "
+    "(anything with rvs), "
     "or a Real, Integer, Categorical or Distribution"
 )
 
@@ -112,6 +119,31 @@ def _check_name(name: Any) -> str | None:
     return name
 
 
+def _check_when(when: Any) -> dict[str, list] | None:
+    """``when={"optimizer": "sgd"}`` as ``{"optimizer": ["sgd"]}``: a list (or range,
+    1-d array) gives several values, anything else (a tuple too) is one value."""
+    if when is None:
+        return None
+    example = "such as when={'optimizer': 'sgd'} or when={'n_layers': [2, 3]}"
+    if not isinstance(when, Mapping) or not when:
+        raise ValueError(
+            "when must be a non-empty dict of parameter names to the value, or list of "
+            f"values, for which this parameter exists, {example}; got {when!r}"
+        )
+    out = {}
+    for parent, values in when.items():
+        if not isinstance(parent, str):
+            raise ValueError(f"when names parameters by strings, got {parent!r} ({example})")
+        if isinstance(values, list | range) or (isinstance(values, np.ndarray) and values.ndim):
+            values = [_python(v) for v in values]
+            if not values:
+                raise ValueError(f"when gives {parent!r} an empty list of values ({example})")
+        else:
+            values = [_python(values)]
+        out[parent] = values
+    return out
+
+
 def _check_prior(log: Any, prior: Any) -> bool:
     """Resolve ``log`` and the skopt-style ``prior`` into one boolean."""
     if isinstance(log, str):  # skopt's positional prior: Real(1e-4, 1e-1, "log-uniform")
@@ -140,6 +172,21 @@ def _same(a: Any, b: Any) -> bool:
     return _loose_equal(a, b)
 
 
+def _equivalent(a: Any, b: Any) -> bool:
+    """Equal, or estimators of the same class with equivalent ``get_params(deep=False)``
+    (as ``clone`` makes them), or lists and tuples of such."""
+    if _same(a, b):
+        return True
+    if type(a) is not type(b) or isinstance(a, type):
+        return False
+    if isinstance(a, list | tuple):
+        return len(a) == len(b) and all(map(_equivalent, a, b))
+    if callable(getattr(a, "get_params", None)):
+        pa, pb = a.get_params(deep=False), b.get_params(deep=False)
+        return pa.keys() == pb.keys() and all(_equivalent(pa[k], pb[k]) for k in pa)
+    return False
+
+
 def _loose_equal(a: Any, b: Any) -> bool:
     try:
         return bool(a == b)
@@ -157,6 +204,10 @@ class Dimension(ABC):
     ----------
     name : str or None
         The parameter name; :meth:`SearchSpace.from_params` sets it to the dict key.
+    when : dict of str to list, or None
+        The condition under which the parameter exists: parent names to the values that
+        make it active (all of them must hold); None for a parameter that always exists.
+        See :class:`SearchSpace`.
     n_unit : int
         The number of unit-cube coordinates (1, or one per category).
     supports_unit : bool
@@ -164,8 +215,18 @@ class Dimension(ABC):
     """
 
     name: str | None = None
+    when: dict[str, list] | None = None
     n_unit: int = 1
     supports_unit: bool = True
+
+    def _when_repr(self) -> str:
+        return "" if self.when is None else f", when={self.when!r}"
+
+    def _same_when(self, other: Dimension) -> bool:
+        a, b = self.when or {}, other.when or {}
+        return a.keys() == b.keys() and all(
+            len(a[k]) == len(b[k]) and all(map(_same, a[k], b[k])) for k in a
+        )
 
     @abstractmethod
     def rvs(self, random_state: np.random.RandomState) -> Any:
@@ -197,19 +258,90 @@ class _Numeric(Dimension):
     low: Any
     high: Any
     log: bool
+    step: Any = None
     _past_high = 0  # Integer: 1, so that high owns [high, high + 1)
 
     def __repr__(self) -> str:
         log = ", log=True" if self.log else ""
-        return f"{type(self).__name__}(low={self.low!r}, high={self.high!r}{log})"
+        step = "" if self.step is None else f", step={self.step!r}"
+        inner = f"low={self.low!r}, high={self.high!r}{log}{step}{self._when_repr()}"
+        return f"{type(self).__name__}({inner})"
 
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
             return NotImplemented
-        return (self.low, self.high, self.log) == (other.low, other.high, other.log)
+        return self._key() == other._key() and self._same_when(other)
 
     def __hash__(self) -> int:
-        return hash((type(self).__name__, self.low, self.high, self.log))
+        return hash((type(self).__name__, *self._key()))
+
+    def _key(self) -> tuple:
+        return (self.low, self.high, self.log, self.step)
+
+    # -- a grid: ``step`` apart (``log``: a factor ``step`` apart) ---------------------------
+
+    def _check_step(self, step: Any, is_int: bool) -> Any:
+        """The step as given (None, or a checked number), and the grid's size."""
+        if step is None:
+            return None
+        number = _is_int(step) if is_int else _is_number(step) and math.isfinite(step)
+        if not number or step <= (1 if self.log else 0):
+            what = "an int" if is_int else "a finite number"
+            kind = "> 0"
+            if self.log:
+                kind = "a factor > 1 (log=True: the grid is low, low * step, ...)"
+            raise ValueError(f"step must be {what}, {kind}, got {step!r}")
+        step = int(step) if is_int else float(step)
+        if self.log:
+            span = math.log(self.high / self.low) / math.log(step)
+        else:
+            span = (self.high - self.low) / step
+        n = round(span)
+        if is_int:
+            exact = self._grid_value_of(step, n) == self.high
+        else:
+            exact = abs(span - n) <= 1e-9 * max(1.0, abs(span))
+        if not exact:
+            grid = "low * step ** k" if self.log else "low + k * step"
+            raise ValueError(
+                f"step {step!r} does not divide the range from {self.low!r} to {self.high!r} "
+                f"({span:.6g} steps); high must be on the grid {grid}, such as "
+                f"{self._grid_value_of(step, max(n, 1))!r}"
+            )
+        self._size = n + 1
+        return step
+
+    def _grid_value_of(self, step: Any, k: int) -> Any:
+        if isinstance(step, int) and isinstance(self.low, int):
+            return self.low * step**k if self.log else self.low + k * step
+        # decimal arithmetic, so that 0.05 * 3 is 0.15 rather than 0.15000000000000002
+        low, q = Decimal(repr(float(self.low))), Decimal(repr(float(step)))
+        return float(low * q**k if self.log else low + k * q)
+
+    def _grid_value(self, k: int) -> Any:
+        return self.high if k >= self._size - 1 else self._grid_value_of(self.step, k)
+
+    def _grid_index(self, x: float) -> int:
+        """The index of the grid point nearest ``x`` (on the log scale for ``log``)."""
+        if self.log:
+            t = math.log(max(x, self.low) / self.low) / math.log(self.step)
+        else:
+            t = (x - self.low) / self.step
+        return int(min(max(round(t), 0), self._size - 1))
+
+    def _grid_at(self, u: float) -> Any:
+        return self._grid_value(int(min(max(math.floor(u * self._size), 0), self._size - 1)))
+
+    def contains(self, value: Any) -> bool:
+        """Whether ``value`` is one of this dimension's values (on its grid, if any)."""
+        if not _is_number(value) or not self.low <= value <= self.high:
+            return False
+        if isinstance(self, Integer) and not float(value).is_integer():
+            return False
+        if self.step is None:
+            return True
+        on = self._grid_value(self._grid_index(float(value)))
+        return math.isclose(on, value, rel_tol=1e-9, abs_tol=1e-12)
 
     def _scale(self) -> tuple[float, float]:
         """The ends of the sampling interval, on the log scale for a log prior."""
@@ -242,12 +374,23 @@ class Real(_Numeric):
         the ``prior``, so scikit-optimize's ``Real(1e-4, 1e-1, "log-uniform")`` works.
     prior : {"uniform", "log-uniform"}, optional
         scikit-optimize's spelling of ``log``; contradicting ``log`` is an error.
+    step : float, optional
+        Draw only the grid ``low, low + step, ..., high`` (uniformly); ``high - low``
+        must be a multiple of ``step``. With ``log=True``, ``step`` is a factor > 1 and
+        the grid is ``low, low * step, ..., high`` (keras-tuner's meaning). Grid values
+        are computed in decimal, so ``Real(0.0, 0.5, step=0.05)`` draws ``0.15``, not
+        ``0.15000000000000002``.
+    when : dict, optional
+        The parameter exists only when the named parameters take the given values:
+        ``when={"optimizer": "sgd"}``, ``when={"n_layers": [2, 3, 4]}`` (a list gives
+        several values; all the names must hold). See :class:`SearchSpace`.
     name : str, optional
         The parameter name (set by :meth:`SearchSpace.from_params`).
 
     Notes
     -----
     In the unit cube, ``u = (x - low) / (high - low)``, on the log scale when ``log``.
+    With ``step``, each of the ``n`` grid points owns an interval of width ``1 / n``.
 
     Examples
     --------
@@ -262,6 +405,9 @@ class Real(_Numeric):
     [0.6667]
     >>> round(lr.from_unit([0.5]), 6)
     0.003162
+    >>> dropout = Real(0.0, 0.5, step=0.05)
+    >>> sorted({dropout.rvs(np.random.RandomState(i)) for i in range(200)})[:4]
+    [0.0, 0.05, 0.1, 0.15]
     """
 
     def __init__(
@@ -270,7 +416,9 @@ class Real(_Numeric):
         high: float,
         log: bool = False,
         *,
+        step: float | None = None,
         prior: str | None = None,
+        when: Mapping[str, Any] | None = None,
         name: str | None = None,
     ) -> None:
         for bound, what in ((low, "low"), (high, "high")):
@@ -279,6 +427,7 @@ class Real(_Numeric):
         self.log = _check_prior(log, prior)
         self.low, self.high = float(low), float(high)
         self.name = _check_name(name)
+        self.when = _check_when(when)
         if not self.low < self.high:
             raise ValueError(f"low ({self.low!r}) must be lower than high ({self.high!r})")
         if not math.isfinite(self.high - self.low):
@@ -290,21 +439,31 @@ class Real(_Numeric):
                 f"a log-uniform prior needs low > 0, got low={self.low!r}; use a uniform prior "
                 "or a positive lower bound"
             )
+        self.step = self._check_step(step, is_int=False)
 
     def _clip(self, x: float) -> float:
         return float(min(max(x, self.low), self.high))
 
     def rvs(self, random_state: np.random.RandomState) -> float:
-        """Draw one float in ``[low, high]``."""
+        """Draw one float in ``[low, high]`` (a grid point, with ``step``)."""
+        if self.step is not None:
+            return self._grid_value(int(random_state.randint(self._size)))
         return self._clip(self._at(random_state.uniform()))
 
     def to_unit(self, value: float) -> np.ndarray:
-        """``[(value - low) / (high - low)]`` (log scale when ``log``), clipped."""
-        return np.array([self._fraction(self._clip(self._number(value)))])
+        """``[(value - low) / (high - low)]`` (log scale when ``log``), clipped; with
+        ``step``, the middle of the interval of the nearest grid point."""
+        x = self._clip(self._number(value))
+        if self.step is not None:
+            return np.array([(self._grid_index(x) + 0.5) / self._size])
+        return np.array([self._fraction(x)])
 
     def from_unit(self, u: Any) -> float:
-        """The float at ``u`` (clipped to ``[0, 1]``)."""
-        return self._clip(self._at(float(self._unit_input(u)[0])))
+        """The float at ``u`` (clipped to ``[0, 1]``); with ``step``, a grid point."""
+        t = float(self._unit_input(u)[0])
+        if self.step is not None:
+            return self._grid_at(t)
+        return self._clip(self._at(t))
 
 
 class Integer(_Numeric):
@@ -318,14 +477,23 @@ class Integer(_Numeric):
         Draw on the log scale (needs ``low > 0``): ``floor(exp(uniform(log(low),
         log(high + 1))))`` clipped to ``[low, high]``, so each integer ``k`` gets the mass
         of ``[k, k + 1)`` on the log scale. A string here is taken as the ``prior``.
+    step : int, optional
+        Draw only ``low, low + step, ..., high`` (uniformly); ``high - low`` must be a
+        multiple of ``step``. With ``log=True``, a factor >= 2: ``low, low * step, ...,
+        high`` (``Integer(32, 512, log=True, step=2)`` draws 32, 64, 128, 256 or 512).
     prior : {"uniform", "log-uniform"}, optional
         scikit-optimize's spelling of ``log``; contradicting ``log`` is an error.
+    when : dict, optional
+        The parameter exists only when the named parameters take the given values:
+        ``when={"optimizer": "sgd"}``, ``when={"n_layers": [2, 3, 4]}`` (a list gives
+        several values; all the names must hold). See :class:`SearchSpace`.
     name : str, optional
         The parameter name (set by :meth:`SearchSpace.from_params`).
 
     Notes
     -----
-    In the unit cube each integer owns an interval of equal width:
+    With ``step``, each of the ``n`` grid points owns an interval of width ``1 / n`` in
+    the unit cube. Without, each integer owns an interval of equal width:
     ``u = (k - low + 0.5) / (high - low + 1)``; with ``log``, the interval
     ``[log(k), log(k + 1))`` of ``[log(low), log(high + 1)]``, ``k`` at its middle.
     :meth:`from_unit` floors and clips, so it inverts :meth:`to_unit`.
@@ -343,6 +511,8 @@ class Integer(_Numeric):
     42
     >>> Integer(8, 512, log=True)
     Integer(low=8, high=512, log=True)
+    >>> Integer(8, 64, step=4).from_unit([0.5])
+    36
     """
 
     _past_high = 1
@@ -353,7 +523,9 @@ class Integer(_Numeric):
         high: int,
         log: bool = False,
         *,
+        step: int | None = None,
         prior: str | None = None,
+        when: Mapping[str, Any] | None = None,
         name: str | None = None,
     ) -> None:
         for bound, what in ((low, "low"), (high, "high")):
@@ -365,6 +537,7 @@ class Integer(_Numeric):
         self.log = _check_prior(log, prior)
         self.low, self.high = int(low), int(high)
         self.name = _check_name(name)
+        self.when = _check_when(when)
         if self.low > self.high:
             raise ValueError(f"low ({self.low!r}) must not be greater than high ({self.high!r})")
         if self.log and self.low <= 0:
@@ -372,12 +545,17 @@ class Integer(_Numeric):
                 f"a log-uniform prior needs low > 0, got low={self.low!r}; use a uniform prior "
                 "or a positive lower bound"
             )
+        self.step = self._check_step(step, is_int=True)
+        if self.step == 1 and not self.log:
+            self.step = None  # every integer: Integer(low, high) itself
 
     def _clip(self, x: float) -> int:
         return int(min(max(math.floor(x), self.low), self.high))
 
     def rvs(self, random_state: np.random.RandomState) -> int:
-        """Draw one int in ``[low, high]``."""
+        """Draw one int in ``[low, high]`` (a grid point, with ``step``)."""
+        if self.step is not None:
+            return self._grid_value(int(random_state.randint(self._size)))
         if not self.log:
             return int(random_state.randint(self.low, self.high + 1))
         return self._clip(self._at(random_state.uniform()))
@@ -385,6 +563,8 @@ class Integer(_Numeric):
     def to_unit(self, value: int) -> np.ndarray:
         """The middle of the interval that ``value`` (rounded, clipped) owns."""
         k = int(min(max(round(self._number(value)), self.low), self.high))
+        if self.step is not None:
+            return np.array([(self._grid_index(k) + 0.5) / self._size])
         if self.log:
             mid = math.exp((math.log(k) + math.log(k + 1)) / 2)
         else:
@@ -393,7 +573,10 @@ class Integer(_Numeric):
 
     def from_unit(self, u: Any) -> int:
         """The int whose interval holds ``u`` (clipped to ``[0, 1]``)."""
-        return self._clip(self._at(float(self._unit_input(u)[0])))
+        t = float(self._unit_input(u)[0])
+        if self.step is not None:
+            return self._grid_at(t)
+        return self._clip(self._at(t))
 
 
 class Categorical(Dimension):
@@ -405,6 +588,10 @@ class Categorical(Dimension):
         The choices: a list, tuple, range or 1-d array of any objects (``None``,
         booleans, strings, tuples, callables...). Numpy scalars become python scalars;
         other objects are returned as they are, not copied.
+    when : dict, optional
+        The parameter exists only when the named parameters take the given values:
+        ``when={"optimizer": "sgd"}``, ``when={"n_layers": [2, 3, 4]}`` (a list gives
+        several values; all the names must hold). See :class:`SearchSpace`.
     name : str, optional
         The parameter name (set by :meth:`SearchSpace.from_params`).
 
@@ -425,7 +612,13 @@ class Categorical(Dimension):
     None
     """
 
-    def __init__(self, categories: Sequence[Any], *, name: str | None = None) -> None:
+    def __init__(
+        self,
+        categories: Sequence[Any],
+        *,
+        when: Mapping[str, Any] | None = None,
+        name: str | None = None,
+    ) -> None:
         if isinstance(categories, set | frozenset):
             raise ValueError(
                 f"categories must be a list of choices, got a set {categories!r}: a set has "
@@ -444,16 +637,19 @@ class Categorical(Dimension):
         if not self.categories:
             raise ValueError("the list of choices is empty; give at least one value")
         self.name = _check_name(name)
+        self.when = _check_when(when)
         self.n_unit = len(self.categories)
 
     def __repr__(self) -> str:
-        return f"Categorical({self.categories!r})"
+        return f"Categorical({self.categories!r}{self._when_repr()})"
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Categorical):
             return NotImplemented
-        return len(other.categories) == len(self.categories) and all(
-            _same(a, b) for a, b in zip(self.categories, other.categories, strict=True)
+        return (
+            len(other.categories) == len(self.categories)
+            and all(_same(a, b) for a, b in zip(self.categories, other.categories, strict=True))
+            and self._same_when(other)
         )
 
     def __hash__(self) -> int:
@@ -466,7 +662,8 @@ class Categorical(Dimension):
     def index(self, value: Any) -> int:
         """The position of ``value`` among the categories.
 
-        Same type and equal first, then equal only (so ``1.0`` finds ``1``).
+        Same type and equal first, then equal only (so ``1.0`` finds ``1``), then an
+        estimator of the same class with the same parameters (a clone finds its original).
         """
         value = _python(value)
         for i, c in enumerate(self.categories):
@@ -474,6 +671,9 @@ class Categorical(Dimension):
                 return i
         for i, c in enumerate(self.categories):
             if _loose_equal(c, value):
+                return i
+        for i, c in enumerate(self.categories):
+            if _equivalent(c, value):
                 return i
         raise ValueError(f"{value!r} is not one of the categories {self.categories!r}")
 
@@ -521,6 +721,10 @@ class Distribution(Dimension):
     ----------
     dist : object
         Drawn with ``dist.rvs(random_state=rng)``; numpy scalars become python scalars.
+    when : dict, optional
+        The parameter exists only when the named parameters take the given values:
+        ``when={"optimizer": "sgd"}``, ``when={"n_layers": [2, 3, 4]}`` (a list gives
+        several values; all the names must hold). See :class:`SearchSpace`.
     name : str, optional
         The parameter name (set by :meth:`SearchSpace.from_params`).
 
@@ -545,7 +749,9 @@ class Distribution(Dimension):
     0.001
     """
 
-    def __init__(self, dist: Any, *, name: str | None = None) -> None:
+    def __init__(
+        self, dist: Any, *, when: Mapping[str, Any] | None = None, name: str | None = None
+    ) -> None:
         if isinstance(dist, type) or not callable(getattr(dist, "rvs", None)):
             raise TypeError(
                 f"{dist!r} has no rvs method, so it is not a distribution; give a "
@@ -559,18 +765,19 @@ class Distribution(Dimension):
             )
         self.dist = dist
         self.name = _check_name(name)
+        self.when = _check_when(when)
         self.supports_unit = callable(getattr(dist, "cdf", None)) and callable(
             getattr(dist, "ppf", None)
         )
         self._discrete = _is_discrete(dist)
 
     def __repr__(self) -> str:
-        return f"Distribution({_describe(self.dist)})"
+        return f"Distribution({_describe(self.dist)}{self._when_repr()})"
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Distribution):
             return NotImplemented
-        return other.dist is self.dist
+        return other.dist is self.dist and self._same_when(other)
 
     def __hash__(self) -> int:
         return hash(("Distribution", id(self.dist)))
@@ -610,7 +817,8 @@ class Distribution(Dimension):
 def _from_tuple(spec: tuple) -> Dimension:
     if len(spec) not in (2, 3):
         raise ValueError(
-            f"a range is (low, high) or (low, high, prior), got a tuple of {len(spec)} "
+            f"a range is (low, high), (low, high, prior) or (low, high, step), got a tuple "
+            f"of {len(spec)} "
             f"{spec!r}; use a list for a choice among values"
         )
     low, high = spec[0], spec[1]
@@ -619,15 +827,24 @@ def _from_tuple(spec: tuple) -> Dimension:
             f"the bounds of the range {spec!r} must be numbers; use a list for a choice "
             "among values"
         )
-    prior = spec[2] if len(spec) == 3 else "uniform"
-    if not isinstance(prior, str) or prior not in _PRIORS:
+    third = spec[2] if len(spec) == 3 else "uniform"
+    if _is_number(third):  # (low, high, step)
+        cls = Integer if _is_int(low) and _is_int(high) and _is_int(third) else Real
+        try:
+            return cls(low, high, step=third)
+        except ValueError as exc:
+            raise ValueError(
+                f"the range {spec!r} is (low, high, step): {exc}; for a choice among "
+                "values, use a list"
+            ) from None
+    if not isinstance(third, str) or third not in _PRIORS:
         raise ValueError(
-            f"the third entry of the range {spec!r} is the prior, 'uniform' or "
-            f"'log-uniform', got {prior!r}; use a list for a choice among values"
+            f"the third entry of the range {spec!r} is the step (a number) or the prior, "
+            f"'uniform' or 'log-uniform', got {third!r}; use a list for a choice among values"
         )
     if _is_int(low) and _is_int(high):
-        return Integer(low, high, prior=prior)
-    return Real(low, high, prior=prior)
+        return Integer(low, high, prior=third)
+    return Real(low, high, prior=third)
 
 
 def _dimension(name: str, spec: Any) -> Dimension:
@@ -688,6 +905,84 @@ def _subspace(k: int, sub: Any, many: bool) -> dict[str, Dimension]:
     return {name: _dimension(name, sub[name]) for name in sorted(sub)}
 
 
+#: The unit-cube coordinate of an inactive parameter: outside ``[0, 1]``, so a model sees
+#: "absent" as one value of its own, away from every active value.
+INACTIVE = -0.5
+
+
+def _is_discrete_dim(dim: Dimension) -> bool:
+    return isinstance(dim, Categorical | Integer) or getattr(dim, "step", None) is not None
+
+
+def _allowed(name: str, parent: str, pdim: Dimension, values: list) -> list[np.ndarray]:
+    """The unit-cube points of the parent's values that make ``name`` active."""
+    if not _is_discrete_dim(pdim):
+        raise ValueError(
+            f"Parameter {name!r}: its condition is on {parent!r}, which is {pdim!r}, a "
+            "continuous range; a condition takes a parameter with a list of values, an "
+            "Integer or a range with a step"
+        )
+    points = []
+    for value in values:
+        if isinstance(pdim, Categorical):
+            try:
+                pdim.index(value)
+            except ValueError:
+                ok = False
+            else:
+                ok = True
+        else:
+            ok = pdim.contains(value)
+        if not ok:
+            raise ValueError(
+                f"Parameter {name!r}: its condition when={{{parent!r}: ...}} gives {value!r}, "
+                f"which is not a value of {parent!r} ({pdim!r})"
+            )
+        points.append(pdim.to_unit(value))
+    return points
+
+
+def _conditions(sub: dict[str, Dimension], where: str) -> list[tuple[str, list]]:
+    """The conditional names of a subspace, parents before children, each with its
+    ``(parent, allowed unit points)`` pairs; a clear error for an unknown parent, a
+    continuous parent, a value the parent never takes, and a cycle."""
+    conds: dict[str, list] = {}
+    for name, dim in sub.items():
+        if dim.when is None:
+            continue
+        pairs = []
+        for parent, values in dim.when.items():
+            if parent not in sub:
+                raise ValueError(
+                    f"Parameter {name!r}: its condition when={dim.when!r} names {parent!r}, "
+                    f"which is not a parameter of {where} (its parameters: {sorted(sub)})"
+                )
+            pairs.append((parent, _allowed(name, parent, sub[parent], values)))
+        conds[name] = pairs
+    order: list[str] = []
+    state: dict[str, str] = {}
+
+    def visit(name: str, path: list[str]) -> None:
+        if state.get(name) == "done":
+            return
+        if state.get(name) == "visiting":
+            cycle = " -> ".join(repr(n) for n in [*path[path.index(name) :], name])
+            raise ValueError(
+                f"The conditions of {where} form a cycle: {cycle} (each exists only when "
+                "the next takes certain values); a parameter cannot depend on itself"
+            )
+        state[name] = "visiting"
+        for parent, _ in conds.get(name, []):
+            visit(parent, [*path, name])
+        state[name] = "done"
+        if name in conds:
+            order.append(name)
+
+    for name in sorted(conds):
+        visit(name, [])
+    return [(n, conds[n]) for n in order]
+
+
 class SearchSpace:
     """One or more subspaces (dicts of :class:`Dimension`) to sample parameters from.
 
@@ -704,6 +999,17 @@ class SearchSpace:
         One dict per subspace, in sorted-name order.
     names : list of str
         The sorted union of the parameter names of all subspaces.
+
+    Notes
+    -----
+    **Conditional parameters.** A dimension with ``when={parent: values}`` exists only
+    when ``parent`` takes one of ``values`` (and, for several parents, when all hold),
+    and when ``parent`` itself exists. A sample leaves out the parameters that are
+    inactive, so the estimator keeps its default for them. Every dimension is still
+    drawn, in sorted-name order, and the inactive ones dropped, so a space's samples
+    do not depend on the order of its conditions. A parent must be discrete (a list,
+    an ``Integer``, a range with ``step``) and in the same dict. In the unit cube an
+    inactive parameter's coordinates are all ``INACTIVE`` (-0.5), outside ``[0, 1]``.
 
     Examples
     --------
@@ -738,6 +1044,45 @@ class SearchSpace:
         many = len(subspaces) > 1
         self.subspaces = [_subspace(k, sub, many) for k, sub in enumerate(subspaces)]
         self.names = sorted({n for sub in self.subspaces for n in sub})
+        self._conditions = [
+            _conditions(sub, f"entry {k} of the search space list" if many else "the search space")
+            for k, sub in enumerate(self.subspaces)
+        ]
+
+    def _inactive(self, k: int, values: Mapping[str, Any]) -> set[str]:
+        """The conditional names of subspace ``k`` that ``values`` leave inactive."""
+        sub, out = self.subspaces[k], set()
+        for name, pairs in self._conditions[k]:
+            for parent, allowed in pairs:
+                if parent in out or parent not in values:
+                    out.add(name)
+                    break
+                try:
+                    u = sub[parent].to_unit(values[parent])
+                except ValueError:
+                    out.add(name)
+                    break
+                if not any(np.allclose(u, a, rtol=0, atol=1e-9) for a in allowed):
+                    out.add(name)
+                    break
+        return out
+
+    def subspace_of(self, params: Mapping[str, Any]) -> int | None:
+        """The index of the subspace that ``params`` is a sample of (its active names
+        exactly), or None.
+
+        Parameters
+        ----------
+        params : dict
+
+        Returns
+        -------
+        int or None
+        """
+        for k, sub in enumerate(self.subspaces):
+            if set(params) <= set(sub) and set(params) == set(sub) - self._inactive(k, params):
+                return k
+        return None
 
     @classmethod
     def from_params(cls, params: Any) -> SearchSpace:
@@ -800,15 +1145,17 @@ class SearchSpace:
         dict
             Parameter names to plain python values.
         """
-        sub = self.subspaces[rng.randint(len(self.subspaces))]
+        k = rng.randint(len(self.subspaces))
         out = {}
-        for name, dim in sub.items():
+        for name, dim in self.subspaces[k].items():
             try:
                 out[name] = dim.rvs(rng)
             except Exception as exc:
                 raise ValueError(
                     f"Parameter {name!r}: drawing from {dim!r} failed: {type(exc).__name__}: {exc}"
                 ) from exc
+        for name in self._inactive(k, out) if self._conditions[k] else ():
+            del out[name]
         return out
 
     def sample(self, n: int, random_state: Any = None) -> list[dict[str, Any]]:
@@ -859,18 +1206,23 @@ class SearchSpace:
         Parameters
         ----------
         params : dict
-            A value for every parameter of the space (other keys are ignored).
+            A value for every active parameter of the space (other keys are ignored);
+            an inactive parameter's coordinates are ``INACTIVE``.
 
         Returns
         -------
         ndarray of shape (n_unit,)
         """
         sub = self._single()
-        missing = [n for n in sub if n not in params]
+        inactive = self._inactive(0, params)
+        missing = [n for n in sub if n not in params and n not in inactive]
         if missing:
             raise ValueError(f"to_unit needs a value for every parameter; missing {missing}")
         parts = []
         for name, dim in sub.items():
+            if name in inactive:
+                parts.append(np.full(dim.n_unit, INACTIVE))
+                continue
             try:
                 parts.append(dim.to_unit(params[name]))
             except ValueError as exc:
@@ -887,6 +1239,7 @@ class SearchSpace:
         Returns
         -------
         dict
+            The active parameters only.
         """
         sub = self._single()
         u = np.asarray(u, dtype=float).ravel()
@@ -897,4 +1250,6 @@ class SearchSpace:
         for name, dim in sub.items():
             out[name] = dim.from_unit(u[k : k + dim.n_unit])
             k += dim.n_unit
+        for name in self._inactive(0, out):
+            del out[name]
         return out

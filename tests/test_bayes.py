@@ -267,6 +267,42 @@ def test_starting_points_are_evaluated_first():
     assert search.fit(X, Y).cv_results_["params"][2] == x0[0]
 
 
+class BranchedBranin(Branin):
+    """Branin whose x2 counts only in ``mode="b"`` (a conditional parameter)."""
+
+    def __init__(self, x1=0.0, x2=0.0, mode="a"):
+        super().__init__(x1=x1, x2=x2)
+        self.mode = mode
+
+
+BRANCHED_SPACE = {"x1": (-5.0, 10.0), "mode": ["a", "b"], "x2": Real(0.0, 15.0, when={"mode": "b"})}
+
+
+@pytest.mark.parametrize("n_spaces", [1, 2])
+def test_starting_points_may_leave_out_inactive_parameters(n_spaces):
+    """A starting point without the parameters its conditions make inactive goes to its
+    space; as a list of values (in name order, the layout of x_iters), an inactive
+    parameter is None."""
+    x0 = [{"x1": 1.0, "mode": "a"}, {"x1": 2.0, "mode": "b", "x2": 3.0}, ["a", 4.0, None]]
+    spaces = [BRANCHED_SPACE] if n_spaces == 1 else [({"x1": (-5.0, 10.0)}, 1), BRANCHED_SPACE]
+    if n_spaces == 2:
+        x0 = x0[:2]  # several spaces take dicts only
+    search = BayesSearchCV(
+        BranchedBranin(), spaces, n_iter=4, cv=2, random_state=0, optimizer_kwargs={"x0": x0}
+    ).fit(X, Y)
+    expected = [
+        {"x1": 1.0, "mode": "a"},
+        {"x1": 2.0, "mode": "b", "x2": 3.0},
+        {"x1": 4.0, "mode": "a"},
+    ]
+    first = n_spaces - 1
+    assert search.cv_results_["params"][first : first + len(x0)] == expected[: len(x0)]
+    assert (
+        search.optimizer_results_[-1].x_iters[: len(x0)]
+        == [["a", 1.0, None], ["b", 2.0, 3.0], ["a", 4.0, None]][: len(x0)]
+    )
+
+
 @pytest.mark.parametrize(
     "optimizer_kwargs",
     [

@@ -68,6 +68,23 @@ def _spaces() -> dict:
         "Real": {"a": Real(1e-4, 1e-1)},
         "Integer": {"a": Integer(1, 10)},
         "Categorical": {"a": Categorical(["x", "y"])},
+        "Integer step": {"a": Integer(8, 64, step=4)},
+        "Integer step, other step": {"a": Integer(8, 64, step=8)},
+        "Integer log step": {"a": Integer(8, 64, log=True, step=2)},
+        "Real step": {"a": Real(0.0, 0.5, step=0.05)},
+        "Real log step": {"a": Real(1e-4, 1e-1, log=True, step=10)},
+        "tuple step": {"a": (0.0, 0.5, 0.1)},
+        "when": {"o": ["sgd", "adam"], "m": Real(0.0, 1.0, when={"o": "sgd"})},
+        "when, other value": {"o": ["sgd", "adam"], "m": Real(0.0, 1.0, when={"o": "adam"})},
+        "when, n_layers": {
+            "n": Integer(1, 3),
+            "u1": Integer(8, 64, step=8, when={"n": [2, 3]}),
+            "u2": Categorical([8, 16], when={"n": 3}),
+        },
+        "when, swapped step": {
+            "clf": [SVC(), DecisionTreeClassifier()],
+            "clf__C": Real(0.1, 10.0, log=True, when={"clf": SVC()}),
+        },
         "estimators as values": {"model": [SVC(), DecisionTreeClassifier()]},
         "estimators, other params": {"model": [SVC(C=2.0), DecisionTreeClassifier()]},
         "pipeline as a value": {"model": [make_pipeline(StandardScaler(), SGDClassifier())]},
@@ -222,6 +239,14 @@ def test_one_space_written_two_ways_is_one_search():
     # what does not change the results does not change the fingerprint
     assert fp({"alpha": [1, 2]}) == fp({"alpha": [1, 2]}, verbose=2, prefix="x")
     assert fp({"alpha": [1, 2]}) != fp({"alpha": [1, 2]}, max_iter=9)
+    assert fp({"alpha": (0.0, 0.5, 0.1)}) == fp({"alpha": Real(0.0, 0.5, step=0.1)})
+    assert fp({"n": (1, 9, 1)}) == fp({"n": Integer(1, 9)})  # step 1: every integer
+
+
+def test_a_dimension_without_step_describes_as_before():
+    # storages made before step= existed still bind: no step entry unless one is given
+    assert describe(Integer(1, 9)) == ["skhpo.space.Integer", 1, 9, False]
+    assert describe(Real(0.0, 1.0, step=0.5))[-1] == ["step", 0.5]
 
 
 def test_dask_collections_are_not_computed():

@@ -102,6 +102,10 @@ def test_random_sampler_takes_a_list_of_dicts_and_starting_points():
         SearchSpace.from_params({"d": stats.norm(0, 1)}).subspaces[0]["d"],
         SearchSpace.from_params({"d": stats.randint(2, 7)}).subspaces[0]["d"],
         SearchSpace.from_params({"d": stats.randint(0, 5000)}).subspaces[0]["d"],
+        Integer(8, 64, step=4),
+        Integer(2, 512, log=True, step=2),
+        Real(0.0, 0.5, step=0.05),
+        Real(1e-5, 1e-1, log=True, step=10),
     ],
     ids=repr,
 )
@@ -177,6 +181,82 @@ def test_gp_sampler_respects_bounds_types_and_priors():
         assert type(p["dropout"]) is float and 0.0 <= p["dropout"] <= 0.5
         assert p["optimizer"] in ("adam", "rmsprop", None)
         assert type(p["scale"]) is float and 1.0 <= p["scale"] <= 3.0
+
+
+GRID = {
+    "units": Integer(8, 64, step=4),
+    "width": Integer(2, 512, log=True, step=2),
+    "dropout": Real(0.0, 0.5, step=0.05),
+    "lr": Real(1e-5, 1e-1, log=True, step=10),
+    "x": (0.0, 1.0),
+}
+
+
+def test_gp_proposes_only_grid_points():
+    def score(p):
+        units, width = abs(p["units"] - 30) / 10, abs(math.log2(p["width"]) - 5)
+        return -units - width - 10 * abs(p["dropout"] - 0.23)
+
+    sampler = run(GPSampler(GRID, n_initial_points=5, random_state=0), score, 36, batch=3)
+    assert [i["origin"] for i in sampler.last_ask_] == ["model"] * 3
+    space = SearchSpace.from_params(GRID).subspaces[0]
+    for o in sampler.observations:
+        p = o["params"]
+        assert type(p["units"]) is int and p["units"] % 4 == 0
+        assert p["width"] in [2**k for k in range(1, 10)]
+        assert type(p["dropout"]) is float and p["dropout"] in [i / 20 for i in range(11)]
+        assert p["lr"] in (1e-5, 1e-4, 1e-3, 1e-2, 1e-1)
+        assert all(space[name].contains(p[name]) for name in ("units", "dropout", "lr"))
+    # it searches the grid: the best point is the grid's best, or next to it
+    p = max(sampler.observations, key=lambda o: o["score"])["params"]
+    assert p["units"] in (28, 32) and p["width"] in (16, 32, 64) and p["dropout"] in (0.2, 0.25)
+
+
+def test_starting_points_must_lie_on_the_grid():
+    sampler = GPSampler({"units": (8, 64, 4)})
+    sampler.add_starting_point({"units": 12})
+    with pytest.raises(ValueError, match=r"units=13 is not in Integer\(low=8, high=64, step=4\)"):
+        sampler.add_starting_point({"units": 13})
+
+
+BRANCHES = {
+    "branch": Categorical(["a", "b"]),
+    "xa1": Real(-5.0, 10.0, when={"branch": "a"}),
+    "xa2": Real(0.0, 15.0, when={"branch": "a"}),
+    "xb1": Real(-5.0, 10.0, when={"branch": "b"}),
+    "xb2": Real(0.0, 15.0, when={"branch": "b"}),
+}
+
+
+def branches(p):
+    """Two Branin branches with their own parameters; branch b is best (-0.398)."""
+    if p["branch"] == "a":
+        assert set(p) == {"branch", "xa1", "xa2"}
+        return -branin({"x1": p["xa1"], "x2": p["xa2"]}) - 2.0
+    assert set(p) == {"branch", "xb1", "xb2"}
+    return -branin({"x1": p["xb1"], "x2": p["xb2"]})
+
+
+def test_gp_snaps_inactive_parameters_outside_the_cube():
+    sampler = GPSampler(BRANCHES, random_state=0)
+    U = sampler._snap(np.random.RandomState(0).uniform(-0.2, 1.2, size=(200, sampler.n_dims)))
+    branch_a = U[:, 0] > U[:, 1]  # one-hot of "branch": a, b
+    assert (U[branch_a, 4:] == -0.5).all() and (U[~branch_a, 2:4] == -0.5).all()
+    assert ((U[branch_a, 2:4] >= 0) & (U[branch_a, 2:4] <= 1)).all()
+    assert [sampler.space.from_unit(u) for u in U] == [
+        sampler.space.from_unit(u) for u in sampler._snap(U)
+    ]
+
+
+@pytest.mark.slow
+def test_gp_beats_random_search_on_a_conditional_benchmark():
+    # bench/conditional.py measures 10 seeds; three here
+    gp, rand = [], []
+    for seed in range(3):
+        gp.append(best(run(GPSampler(BRANCHES, random_state=seed), branches, 40)))
+        rand.append(best(run(RandomSampler(BRANCHES, random_state=seed), branches, 40)))
+    assert np.median(gp) > -0.6  # the optimum is -0.398
+    assert np.median(gp) > np.median(rand)
 
 
 def test_integer_and_categorical_spaces_are_searched():

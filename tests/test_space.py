@@ -14,7 +14,7 @@ import pytest
 from scipy.stats import loguniform, norm, randint, uniform
 from sklearn.model_selection import ParameterSampler
 
-from skhpo.space import Categorical, Dimension, Distribution, Integer, Real, SearchSpace
+from skhpo.space import INACTIVE, Categorical, Dimension, Distribution, Integer, Real, SearchSpace
 
 SPACE_PY = Path(__file__).resolve().parents[1] / "skhpo" / "space.py"
 N_DRAWS = 2000
@@ -71,6 +71,11 @@ CONVERSIONS = [
     (Integer(8, 512, log=True), Integer(8, 512, log=True)),
     (Categorical([True, False]), Categorical([True, False])),
     (LOGU, Distribution(LOGU)),
+    ((8, 64, 4), Integer(8, 64, step=4)),
+    ((0.0, 0.5, 0.05), Real(0.0, 0.5, step=0.05)),
+    ((0, 1, 0.25), Real(0.0, 1.0, step=0.25)),  # a float step: Real
+    ((1, 10, 1), Integer(1, 10)),
+    ((np.int64(0), 10, np.int32(5)), Integer(0, 10, step=5)),
 ]
 
 
@@ -112,6 +117,9 @@ def test_from_params_returns_a_search_space_as_is_and_sorts_names():
         (Real(1e-4, 1e-1, log=True), "Real(low=0.0001, high=0.1, log=True)"),
         (Real(0, 1), "Real(low=0.0, high=1.0)"),
         (Integer(10, 100), "Integer(low=10, high=100)"),
+        (Integer(8, 64, step=4), "Integer(low=8, high=64, step=4)"),
+        (Integer(32, 512, log=True, step=2), "Integer(low=32, high=512, log=True, step=2)"),
+        (Real(0, 0.5, step=0.05), "Real(low=0.0, high=0.5, step=0.05)"),
         (Categorical(["a", None]), "Categorical(['a', None])"),
         (Distribution(LOGU), "Distribution(loguniform(0.0001, 0.1))"),
         (Distribution(norm(loc=1.0)), "Distribution(norm(loc=1.0))"),
@@ -142,6 +150,9 @@ EQUAL = [
     (Categorical([1, "a", None]), Categorical((1, "a", None))),
     (Categorical([float("nan")]), Categorical([float("nan")])),
     (Distribution(LOGU), Distribution(LOGU)),
+    (Integer(8, 64, step=4), Integer(8, 64, step=np.int64(4))),
+    (Integer(1, 9, step=1), Integer(1, 9)),  # every integer
+    (Real(0, 1, step=0.25), Real(0.0, 1.0, step=0.25)),
 ]
 NOT_EQUAL = [
     (Real(0, 1), Real(0, 2)),
@@ -152,6 +163,10 @@ NOT_EQUAL = [
     (Categorical([1]), Categorical([True])),
     (Categorical([1, 2]), Categorical([2, 1])),
     (Distribution(loguniform(1, 2)), Distribution(loguniform(1, 2))),  # identity
+    (Integer(8, 64), Integer(8, 64, step=4)),
+    (Integer(8, 64, step=4), Integer(8, 64, step=8)),
+    (Real(0, 1), Real(0, 1, step=0.5)),
+    (Integer(1, 16, log=True), Integer(1, 16, log=True, step=2)),
 ]
 
 
@@ -187,10 +202,15 @@ ERRORS = [
     ((True, 5), "must be numbers"),
     ((0, None), "must be numbers"),
     ((1, 2, "log"), "'uniform' or 'log-uniform', got 'log'"),
-    ((1, 10, 100), "prior.*use a list"),
+    ((1, 10, 100), "step 100 does not divide.*use a list"),
     ((1,), "tuple of 1.*use a list"),
     ((), "tuple of 0"),
     ((1, 2, "log-uniform", 10), "tuple of 4"),
+    ((8, 63, 4), r"step 4 does not divide the range from 8 to 63 .*such as 64"),
+    ((0.0, 1.0, 0.3), r"step 0.3 does not divide the range from 0.0 to 1.0"),
+    ((0, 10, 0), "step must be .* > 0, got 0"),
+    ((0, 10, -2), "step must be .* > 0, got -2"),
+    ((0.0, 1.0, float("nan")), "step must be a finite number"),
     (3, "int 3 is not a search dimension.*list"),
     (0.5, r"one-element list \[0.5\]"),
     ("adam", r"one-element list \['adam'\]"),
@@ -254,6 +274,14 @@ CONSTRUCTOR_ERRORS = [
     (lambda: Integer(1, 3.0), ValueError, "must be an int"),
     (lambda: Integer(5, 1), ValueError, "not be greater"),
     (lambda: Integer(0, 10, log=True), ValueError, "low > 0"),
+    (lambda: Integer(1, 11, step=3), ValueError, r"step 3 does not divide .* \(3.33333 steps"),
+    (lambda: Integer(1, 10, step=1.5), ValueError, "step must be an int"),
+    (lambda: Integer(1, 10, step=True), ValueError, "step must be an int"),
+    (lambda: Integer(32, 500, log=True, step=2), ValueError, "such as 512"),
+    (lambda: Integer(1, 8, log=True, step=1), ValueError, "a factor > 1"),
+    (lambda: Real(1e-4, 1e-1, log=True, step=0.5), ValueError, "a factor > 1"),
+    (lambda: Real(1e-4, 0.2, log=True, step=10), ValueError, "low \\* step \\*\\* k"),
+    (lambda: Real(0.0, 1.0, step=2.0), ValueError, "does not divide"),
     (lambda: Categorical([]), ValueError, "empty"),
     (lambda: Categorical("abc"), ValueError, "list of choices.*one-element list"),
     (lambda: Categorical({"a", "b"}), ValueError, "set"),
@@ -356,7 +384,44 @@ DRAWS = [
     (Distribution(RvsOnly()), float, lambda v: v in (3.0, 6.0, 12.0)),
     (Distribution(ZeroDim()), int, lambda v: 0 <= v < 10),
     (Distribution(Pairs()), tuple, lambda v: v[1] == 7),
+    (Integer(8, 64, step=4), int, lambda v: v % 4 == 0 and 8 <= v <= 64),
+    (Real(0.0, 0.5, step=0.05), float, lambda v: round(v * 20) == v * 20),
+    (Integer(32, 512, log=True, step=2), int, lambda v: v in (32, 64, 128, 256, 512)),
 ]
+
+# (quantized dimension, its grid: every value drawn, and nothing else)
+GRIDS = [
+    (Integer(8, 64, step=4), list(range(8, 65, 4))),
+    (Integer(-6, 6, step=3), [-6, -3, 0, 3, 6]),
+    (Integer(5, 5, step=2), [5]),
+    (Integer(32, 512, log=True, step=2), [32, 64, 128, 256, 512]),
+    (Integer(1, 81, log=True, step=3), [1, 3, 9, 27, 81]),
+    (Real(0.0, 0.5, step=0.05), [0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5]),
+    (Real(-1.0, 1.0, step=0.5), [-1.0, -0.5, 0.0, 0.5, 1.0]),
+    (Real(0.1, 0.7, step=0.2), [0.1, 0.3, 0.5, 0.7]),
+    (Real(1e-4, 1e-1, log=True, step=10), [1e-4, 1e-3, 1e-2, 1e-1]),
+    (Real(0.5, 4.0, log=True, step=2), [0.5, 1.0, 2.0, 4.0]),
+    (SearchSpace.from_params({"p": (0, 1, 0.25)}).subspaces[0]["p"], [0.0, 0.25, 0.5, 0.75, 1.0]),
+]
+
+
+@pytest.mark.parametrize("dim, grid", GRIDS, ids=repr)
+def test_quantized_draws_lie_on_the_grid(dim, grid):
+    rng = np.random.RandomState(0)
+    drawn = [dim.rvs(rng) for _ in range(60 * len(grid))]
+    assert sorted(set(drawn)) == grid  # exactly the grid values, as typed (0.15)
+    assert {type(v) for v in drawn} == {type(grid[0])}
+    counts = np.array([drawn.count(v) for v in grid])
+    assert counts.min() > 0.6 * 60 and counts.max() < 1.4 * 60  # uniform over the grid
+    # the unit cube: each grid point owns an equal interval, and anything maps on the grid
+    units = [float(dim.to_unit(v)[0]) for v in grid]
+    np.testing.assert_allclose(units, (np.arange(len(grid)) + 0.5) / len(grid))
+    assert [dim.from_unit(u) for u in units] == grid
+    assert {dim.from_unit(u) for u in rng.uniform(-0.1, 1.1, 300)} <= set(grid)
+    assert dim.from_unit(0.0) == grid[0] and dim.from_unit(1.0) == grid[-1]
+    assert all(dim.contains(v) for v in grid)
+    off = (grid[0] + grid[1]) / 2 if len(grid) > 1 else grid[0] + 1
+    assert not dim.contains(off) and not dim.contains(grid[-1] * 2 + 1)
 
 
 @pytest.mark.parametrize(
@@ -433,6 +498,10 @@ ROUND_TRIP = [
     Distribution(loguniform(1e-4, 1e-1)),
     Distribution(norm(loc=2.0, scale=3.0)),
     Distribution(randint(1, 7)),
+    Integer(8, 64, step=4),
+    Integer(2, 1024, log=True, step=2),
+    Real(0.0, 0.5, step=0.05),
+    Real(1e-5, 1e-1, log=True, step=10),
 ]
 
 
@@ -566,3 +635,120 @@ def test_space_loads_without_sklearn_keras_or_dask():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# -- conditional parameters -------------------------------------------------------------
+
+LAYERS = {
+    "n_layers": Integer(1, 4),
+    "units_0": Integer(8, 64, step=8),
+    **{
+        f"units_{i}": Integer(8, 64, step=8, when={"n_layers": list(range(i + 1, 5))})
+        for i in range(1, 4)
+    },
+}
+OPTIMIZER = {
+    "optimizer": ["sgd", "adam"],
+    "momentum": Real(0.0, 0.99, when={"optimizer": "sgd"}),
+    "beta_1": Real(0.8, 0.999, when={"optimizer": "adam"}),
+    "nesterov": Categorical([True, False], when={"optimizer": "sgd", "momentum_on": True}),
+    "momentum_on": Categorical([True, False], when={"optimizer": "sgd"}),  # nested
+}
+
+
+def _expected_layers(p):
+    return {"n_layers", *(f"units_{i}" for i in range(p["n_layers"]))}
+
+
+def _expected_optimizer(p):
+    if p["optimizer"] == "adam":
+        return {"optimizer", "beta_1"}
+    return {"optimizer", "momentum", "momentum_on"} | ({"nesterov"} if p["momentum_on"] else set())
+
+
+@pytest.mark.parametrize(
+    "params, expected", [(LAYERS, _expected_layers), (OPTIMIZER, _expected_optimizer)]
+)
+def test_conditional_parameters_exist_only_when_their_condition_holds(params, expected):
+    space = SearchSpace.from_params(params)
+    samples = space.sample(400, random_state=0)
+    assert all(set(p) == expected(p) for p in samples)
+    assert len({frozenset(p) for p in samples}) == (4 if params is LAYERS else 3)
+    assert all(space.subspace_of(p) == 0 for p in samples)
+    # the draws of the active parameters do not depend on the conditions
+    plain = SearchSpace.from_params({n: copy.copy(d) for n, d in space.subspaces[0].items()})
+    for dim in plain.subspaces[0].values():
+        dim.when = None
+    unconditioned = plain.sample(400, random_state=0)
+    assert all(p.items() <= q.items() for p, q in zip(samples, unconditioned, strict=True))
+    # the unit cube: inactive coordinates at INACTIVE, and back
+    for p in samples[:50]:
+        u = space.to_unit(p)
+        assert space.from_unit(u) == p
+        k = 0
+        for name, dim in space.subspaces[0].items():
+            block = u[k : k + dim.n_unit]
+            assert (block == INACTIVE).all() == (name not in p)
+            k += dim.n_unit
+
+
+def test_a_parameter_given_without_its_condition_is_missing_or_extra():
+    space = SearchSpace.from_params(OPTIMIZER)
+    assert space.subspace_of({"optimizer": "adam", "beta_1": 0.9}) == 0
+    assert space.subspace_of({"optimizer": "adam", "beta_1": 0.9, "momentum": 0.5}) is None
+    assert space.subspace_of({"optimizer": "adam"}) is None
+    with pytest.raises(ValueError, match=r"missing \['beta_1'\]"):
+        space.to_unit({"optimizer": "adam"})
+
+
+def test_conditions_repr_and_equality():
+    dim = Real(0.0, 1.0, when={"optimizer": "sgd"})
+    assert repr(dim) == "Real(low=0.0, high=1.0, when={'optimizer': ['sgd']})"
+    assert dim == Real(0.0, 1.0, when={"optimizer": ["sgd"]}) == copy.deepcopy(dim)
+    assert dim != Real(0.0, 1.0) and dim != Real(0.0, 1.0, when={"optimizer": "adam"})
+    assert hash(dim) == hash(Real(0.0, 1.0, when={"optimizer": ["sgd"]}))
+    cat = Categorical([1, 2], when={"n": range(2, 4)})
+    assert repr(cat) == "Categorical([1, 2], when={'n': [2, 3]})"
+    assert repr(Distribution(LOGU, when={"a": (1, 2)})).endswith("when={'a': [(1, 2)]})")
+
+
+# (space, regex of the error): each raised when the space is built, before any fit
+CONDITION_ERRORS = [
+    ({"a": Real(0, 1, when={"b": 1})}, r"names 'b', which is not a parameter .*\['a'\]"),
+    ([{"b": [1]}, {"a": Real(0, 1, when={"b": 1})}], "not a parameter of entry 1"),
+    ({"a": Real(0, 1, when={"b": 0.5}), "b": Real(0, 1)}, "'b'.* a continuous range"),
+    ({"a": Real(0, 1, when={"b": 5}), "b": [1, 2]}, "gives 5, which is not a value of 'b'"),
+    ({"a": Real(0, 1, when={"b": 3}), "b": Integer(0, 8, step=2)}, "gives 3, which is not"),
+    (
+        {"a": Integer(0, 1, when={"b": 1}), "b": Integer(0, 1, when={"c": 1}), "c": [0, 1]},
+        None,  # a chain is fine
+    ),
+    (
+        {"a": Integer(0, 1, when={"b": 1}), "b": Integer(0, 1, when={"a": 1})},
+        r"form a cycle: 'a' -> 'b' -> 'a'",
+    ),
+    ({"a": Integer(0, 1, when={"a": 1})}, r"cycle: 'a' -> 'a'"),
+]
+
+
+@pytest.mark.parametrize("params, match", CONDITION_ERRORS, ids=repr)
+def test_bad_conditions(params, match):
+    if match is None:
+        SearchSpace.from_params(params)
+        return
+    with pytest.raises(ValueError, match=match):
+        SearchSpace.from_params(params)
+
+
+@pytest.mark.parametrize(
+    "when, match",
+    [
+        ({}, "non-empty dict"),
+        ("sgd", "non-empty dict"),
+        ({1: 2}, "by strings"),
+        ({"a": []}, "empty list"),
+    ],
+)
+def test_bad_when(when, match):
+    with pytest.raises(ValueError, match=match):
+        Real(0.0, 1.0, when=when)

@@ -143,11 +143,13 @@ SCRIPT = textwrap.dedent(
 
 
 def _stored_epochs(db, key="a"):
-    """Epochs of each trial's stored steps, by the trial's parameter ``key``."""
+    """Epochs of each trial's stored steps, by the trial's parameter ``key`` (by the
+    trial's index with ``key=None``)."""
     import pickle
 
     with sqlite3.connect(db) as con:
-        params = {i: pickle.loads(p)[key] for i, p in con.execute("SELECT idx, params FROM trials")}
+        rows = con.execute("SELECT idx, params FROM trials")
+        params = {i: i if key is None else pickle.loads(p)[key] for i, p in rows}
         stored = {}
         for i, rec in con.execute("SELECT idx, record FROM steps"):
             stored[params[i]] = max(stored.get(params[i], 0), pickle.loads(rec).epochs)
@@ -228,7 +230,7 @@ def test_sigkill_in_the_middle_then_resume(tmp_path, small_xy):
 README_KEY = "loggedsgdclassifier__alpha"
 
 
-def readme_search(storage=None):
+def readme_search(storage=None, sampler="random"):
     """The README's search, on scikit-learn: a Pipeline and a loguniform space."""
     from fakes import LoggedSGDClassifier
     from scipy.stats import loguniform
@@ -241,7 +243,9 @@ def readme_search(storage=None):
         "standardscaler__with_mean": [True, False],
     }
     pipe = make_pipeline(StandardScaler(), LoggedSGDClassifier(random_state=0))
-    return HyperbandSearchCV(pipe, space, max_iter=27, random_state=0, storage=storage)
+    return HyperbandSearchCV(
+        pipe, space, max_iter=27, random_state=0, storage=storage, sampler=sampler
+    )
 
 
 def digits():
@@ -255,19 +259,21 @@ README_SCRIPT = textwrap.dedent(
     import sys
     sys.path.insert(0, {tests!r})
     from test_storage import digits, readme_search
-    search = readme_search({db!r}).fit(*digits())
+    search = readme_search({db!r}, {sampler!r}).fit(*digits())
     print("done", search.best_index_)
     """
 )
 
 
 @pytest.mark.slow
-def test_the_readme_space_resumes_in_a_new_process(tmp_path, monkeypatch):
+@pytest.mark.parametrize("sampler", ["random", "bayes"])
+def test_the_readme_space_resumes_in_a_new_process(sampler, tmp_path, monkeypatch):
     """issue 11: a frozen loguniform pickles differently in each process, and a storage
-    fingerprinted by pickling could not be resumed in a new one."""
+    fingerprinted by pickling could not be resumed in a new one. With sampler="bayes",
+    the sampler must also propose after the resume what it would have proposed."""
     db, log = tmp_path / "run.db", tmp_path / "calls.log"
     script = tmp_path / "run.py"
-    script.write_text(README_SCRIPT.format(tests=HERE, db=str(db)))
+    script.write_text(README_SCRIPT.format(tests=HERE, db=str(db), sampler=sampler))
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([os.path.dirname(HERE), HERE]),
@@ -276,16 +282,19 @@ def test_the_readme_space_resumes_in_a_new_process(tmp_path, monkeypatch):
     }
     _run_and_kill(script, env, db, n_steps=40)
     stored = _stored_epochs(db, README_KEY)
-    assert 0 < sum(stored.values()) < 357
+    n_stored = sum(_stored_epochs(db, None).values())
+    assert 0 < n_stored < 357
     killed_pid = {line[0] for line in _epochs_logged(log)}
 
-    new_calls, retrained = _resume(script, env, log, stored, killed_pid, 300)
-    assert new_calls and retrained == []
+    new_calls, _ = _resume(script, env, log, stored, killed_pid, 300)
     # the same trials, params and scores as an uninterrupted run
-    clean = readme_search().fit(*digits())
+    clean = readme_search(sampler=sampler).fit(*digits())
+    # no stored rung trained again (counted, not matched by alpha: the Gaussian process
+    # can propose one alpha, a bound, to several trials)
+    assert new_calls and len(new_calls) == sum(clean.cv_results_["partial_fit_calls"]) - n_stored
     n_calls = len(_epochs_logged(log))
     monkeypatch.setenv("SKHPO_TEST_LOG", str(log))
-    final = readme_search(str(db)).fit(*digits())  # everything is stored: nothing trains
+    final = readme_search(str(db), sampler).fit(*digits())  # everything is stored: nothing trains
     assert len(_epochs_logged(log)) == n_calls
     assert final.cv_results_["params"] == clean.cv_results_["params"]
     for key in ("partial_fit_calls", "state", "test_score"):
@@ -299,6 +308,28 @@ def test_bohb_resumes_with_the_stored_configurations(tmp_path, small_xy):
     again = _search(db, max_iter=9, sampler="bayes").fit(*small_xy)
     assert again.cv_results_["params"] == first.cv_results_["params"]
     assert again.search_stats_["n_tasks"] == 0
+
+
+def test_bohb_keeps_the_stored_parameters_when_the_sampler_proposes_others(
+    tmp_path, small_xy, caplog
+):
+    """A Gaussian process fitted elsewhere (other hardware) may propose other points than
+    the stored run did: the stored trials stand, and the log says so."""
+    import pickle
+
+    db = tmp_path / "bohb.db"
+    _search(db, max_iter=9, sampler="bayes").fit(*small_xy)
+    with sqlite3.connect(db) as con:
+        (blob,) = con.execute("SELECT params FROM trials WHERE idx = 0").fetchone()
+        changed = {**pickle.loads(blob), "a": 0.125}
+        con.execute("UPDATE trials SET params = ? WHERE idx = 0", (pickle.dumps(changed),))
+    with caplog.at_level("WARNING", logger="skhpo"):
+        again = _search(db, max_iter=9, sampler="bayes").fit(*small_xy)
+    assert again.cv_results_["params"][0] == changed
+    assert again.search_stats_["n_tasks"] == 0
+    assert "bracket=2: the sampler proposed other parameters than the storage holds" in (
+        caplog.text
+    )
 
 
 def test_a_recomputed_task_reads_its_stored_step_back(tmp_path, small_xy):
