@@ -44,6 +44,7 @@ from ._worker import (
     estimator_tags,
     raise_if_interrupted,
     refit_task,
+    resolve_futures,
 )
 from ._worker import final_step as _final_step
 from .exceptions import TrialFailedWarning
@@ -240,11 +241,12 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
                 context=self,
                 storage=storage,
                 sampler=sampler,
+                fetch_best=not self.refit,
             )
             self._store_results(outcome, brackets, plan)
             if outcome.best_index is None:
                 _raise_all_failed(outcome.trials)
-            self._set_best_estimator(executor, outcome, data)
+            self._set_best_estimator(executor, outcome.best_estimator, data)
         return self
 
     def _task_data(self, data: SplitData, scorer, storage, executor) -> SearchData:
@@ -261,35 +263,35 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
             tol=self._tol(),
             return_train_score=bool(self.return_train_score),
             checkpoint=storage is not None,
-            # dask recomputes what a lost worker held: its tasks read rungs back
+            # a task run again (after a lost worker) reads its rung back
             storage_path=(
                 os.path.abspath(storage.path)
-                if storage is not None and not isinstance(executor, InProcessExecutor)
+                if storage is not None and executor.reruns_tasks
                 else None
             ),
             timeout=self.timeout,
         )
 
-    def _set_best_estimator(self, executor, outcome, data: SplitData) -> None:
-        """``best_estimator_``: the best trial's model, or (``refit``) a new one."""
-        if self.refit:
-            X_all, y_all = data.refit_data()
-            best = self.cv_results_["params"][self.best_index_]
-            epochs = int(self.cv_results_["partial_fit_calls"][self.best_index_])
-            try:
-                state, info = refit_task(
-                    self.estimator, best, X_all, y_all, data.all_fit_params, epochs
-                )
-            except Exception:
-                raise_if_interrupted()  # a Ctrl-C that TensorFlow turned into this
-                raise
-            self.best_estimator_ = state.estimator
-            self.refit_time_ = info["refit_time"]
-        else:
-            best_state = outcome.best_state
-            if not outcome.best_is_local:
-                best_state = executor.fetch(best_state)
-            self.best_estimator_ = best_state.estimator
+    def _set_best_estimator(self, executor, best_trials_model, data: SplitData) -> None:
+        """``best_estimator_``: the best trial's own model, or (``refit``) a new one with
+        its parameters, trained on all the data through ``executor``: on a cluster, one
+        more task on a worker, with the trials' ``resources``."""
+        if not self.refit:
+            self.best_estimator_ = best_trials_model
+            return
+        X_all, y_all = data.refit_data()
+        params = self.cv_results_["params"][self.best_index_]
+        epochs = int(self.cv_results_["partial_fit_calls"][self.best_index_])
+        fit_params = resolve_futures(data.all_fit_params)
+        try:
+            state, info = executor.call(
+                refit_task, self.estimator, params, X_all, y_all, fit_params, epochs, key="refit"
+            )
+        except Exception:
+            raise_if_interrupted()  # a Ctrl-C that TensorFlow turned into this
+            raise
+        self.best_estimator_ = state.estimator
+        self.refit_time_ = info["refit_time"]
 
     def _open_storage(self, stack: contextlib.ExitStack, data: SplitData):
         """The search's storage, bound to this search's parameters and data, or None."""

@@ -633,8 +633,11 @@ class _AsyncTimeout(Exception):
 
 
 def refit_task(estimator: Any, params: dict, X: Any, y: Any, fit_params: dict, epochs: int):
-    """Train a fresh estimator with ``params`` on ``(X, y)`` for ``epochs`` epochs."""
-    data = SearchData(X, y, None, None, resolve_futures(fit_params), scorer=None)
+    """Train a fresh estimator with ``params`` on ``(X, y)`` for ``epochs`` epochs.
+
+    ``fit_params`` hold values, not ``distributed.Future`` objects: resolve them first.
+    """
+    data = SearchData(X, y, None, None, fit_params, scorer=None)
     t0 = time.perf_counter()
     state = build_trial(TrialSpec("refit", estimator, params), data)
     Xt, _ = _transformed(state, data)

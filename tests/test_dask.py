@@ -419,6 +419,42 @@ def test_dask_blocks_are_computed_on_the_workers(client, digits, tmp_path):
     )
 
 
+class _TaskResources(distributed.diagnostics.plugin.SchedulerPlugin):
+    """Notes the resources each task asked for, as the scheduler starts it."""
+
+    def __init__(self, scheduler):
+        self.scheduler = scheduler
+        self.asked: dict[str, dict] = {}
+
+    def transition(self, key, start, finish, *args, **kwargs):
+        task = self.scheduler.tasks.get(key)
+        if finish == "processing" and task is not None:
+            self.asked[str(key)] = dict(task.resource_restrictions or {})
+
+
+def test_the_refit_runs_on_a_worker_with_the_trials_resources(cluster, client, digits, tmp_path):
+    """refit=True trains the best parameters as one more task on the cluster, asking for
+    the trials' resources; only its model comes back, and no block of X is computed in
+    the driver."""
+    log = tmp_path / "pids"
+    X, y = _dask_digits(digits, path=log)
+    asked = _TaskResources(cluster.scheduler)
+    cluster.scheduler.add_plugin(asked, name="skhpo-test-task-resources")
+    try:
+        search = _search(max_iter=9, refit=True, resources={"slot": 1}).fit(X, y)
+    finally:
+        cluster.scheduler.remove_plugin(name="skhpo-test-task-resources")
+    worker_pids = set(client.run(os.getpid).values())
+    refit = search.best_estimator_
+    assert len(set(refit.pids_)) == 1 and set(refit.pids_) <= worker_pids
+    assert refit.n_calls_ == 6 * search.cv_results_["partial_fit_calls"][search.best_index_]
+    assert refit.n_train_ == 297  # every row of the last block: all the data, no hold-out
+    assert search.refit_time_ > 0
+    assert {int(p) for p in log.read_text().split()} <= worker_pids
+    refit_tasks = [r for key, r in asked.asked.items() if "-refit-" in key]
+    assert refit_tasks == [{"slot": 1}]
+
+
 @pytest.mark.slow
 def test_a_dask_array_larger_than_the_worker_memory_limit_trains(tmp_path):
     """400 MB of lazily generated data on one worker limited to 390 MB (about 250 MB of
