@@ -76,6 +76,10 @@ def _record_of(pair: tuple) -> StepRecord:
     return dataclasses.replace(pair[1], worker=worker, pid=os.getpid())
 
 
+def _apply(fn: Callable[..., Any], args: tuple) -> Any:
+    return fn(*args)
+
+
 def _with_fit_params(data: SearchData, params: dict) -> SearchData:
     return dataclasses.replace(data, fit_params={**data.fit_params, **params})
 
@@ -179,6 +183,9 @@ class DaskExecutor:
     own_client : bool, default=False
         Close the client in :meth:`close` (skhpo connected it from an address).
     """
+
+    # dask recomputes the results a lost worker held, from their lineage
+    reruns_tasks = True
 
     def __init__(
         self, client: Client, resources: dict | None = None, *, own_client: bool = False
@@ -330,6 +337,21 @@ class DaskExecutor:
                 if recipe is None or attempt == _MAX_RESUBMITS:
                     raise
                 state = self._submit_pair(recipe, self._fresh_args(recipe), None)
+
+    def call(self, fn: Callable[..., Any], *args: Any, key: str = "") -> Any:
+        """Run ``fn(*args)`` as one task on a worker, asking for ``resources`` as the
+        trial tasks do, and gather its result. The arguments travel together, scattered
+        to one worker (:meth:`put` sends to every worker)."""
+        [packed] = self.client.scatter([args], hash=False)
+        name = f"skhpo-{key or fn.__name__}-{self._token}-{uuid.uuid4().hex[:6]}"
+        future = self.client.submit(
+            _apply, fn, packed, key=name, resources=self.resources, pure=False
+        )
+        try:
+            return future.result()
+        finally:
+            future.release()
+            packed.release()
 
     def as_completed(self, steps: Iterable[_DaskStep]) -> _Completed:
         return _Completed(steps, self.client)

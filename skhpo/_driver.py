@@ -193,11 +193,10 @@ class SearchOutcome:
 
     trials: list[TrialRecord]
     history: list[dict]
-    best_state: Any  # the executor's handle of the best trial's live state, or None
+    best_estimator: Any  # the best trial's model, brought here; None without fetch_best
     best_index: int | None
     rungs_reached: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
     stats: dict = field(default_factory=dict)
-    best_is_local: bool = False  # best_state is a TrialState here, not an executor handle
 
 
 @dataclass(frozen=True)
@@ -209,7 +208,9 @@ class SearchSettings:
     told every score and asked for a bracket's parameters when the bracket starts, once
     the previous bracket has scored its first rung (BOHB). With ``storage``, the steps
     it holds are replayed first (nothing is retrained), the trials that were training
-    restart from their checkpoints, and every new step is written to it.
+    restart from their checkpoints, and every new step is written to it. With
+    ``fetch_best`` the outcome brings the best trial's model here (from the executor, or
+    the storage); without, the model is left where it is (the search refits anyway).
     """
 
     executor: Executor
@@ -227,6 +228,7 @@ class SearchSettings:
     storage: Storage | None = None
     sampler: Any = None
     error_score: float | str = float("nan")
+    fetch_best: bool = True
 
 
 class _StoredStep:
@@ -617,9 +619,17 @@ class _Loop:
         for i, (target, rung) in sorted(self.wanted.items()):
             self.submit(i, target, rung)
 
+    def _best_estimator(self) -> Any:
+        """The best stopped trial's model, brought here (None: no such trial, or not
+        wanted)."""
+        if self.best_final is None or not self.settings.fetch_best:
+            return None
+        step = self.best_final[1]
+        state = step.state if isinstance(step, _StoredStep) else self.executor.fetch(step.state)
+        return state.estimator
+
     def _outcome(self) -> SearchOutcome:
         best = self.best_final
-        best_state = best[1].state if best is not None else None
         rungs_reached = {
             s: [(n, r.epochs) for n, r in zip(p.reached, p.bracket.rungs, strict=False)]
             for s, p in self.policies.items()
@@ -627,11 +637,10 @@ class _Loop:
         return SearchOutcome(
             trials=self.trials,
             history=self.history.entries,
-            best_state=best_state,
+            best_estimator=self._best_estimator(),
             best_index=best[0] if best is not None else None,
             rungs_reached=rungs_reached,
             stats=self.stats.as_dict(self.start),
-            best_is_local=best is not None and isinstance(best[1], _StoredStep),
         )
 
 

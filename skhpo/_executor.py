@@ -5,7 +5,8 @@ returns a pair ``(state, record)``: ``state`` is the trial's live object (its mo
 which stays where the task ran and is only passed, as an opaque handle, to the next task
 of the same trial; ``record`` is a small value that travels back to the driver. An
 executor for a cluster keeps ``state`` on the worker; the in-process executor simply
-holds it.
+holds it. One task that is not a trial's, the refit, goes through :meth:`Executor.call`,
+so that it runs where the trials run.
 """
 
 from __future__ import annotations
@@ -39,7 +40,11 @@ class Completed(Protocol):
 
 
 class Executor(Protocol):
-    """What the driver needs from a place that runs tasks."""
+    """What the driver and the search classes need from a place that runs tasks."""
+
+    #: Whether a task may run again after it finished (a cluster recomputes what a lost
+    #: worker held); the trial tasks then read back what the storage holds.
+    reruns_tasks: bool
 
     def put(self, obj: Any) -> Any:
         """Make ``obj`` (data shared by every task) available to tasks; return a handle."""
@@ -54,6 +59,9 @@ class Executor(Protocol):
 
     def fetch(self, state: Any) -> Any:
         """Bring a trial's live state (a :class:`~skhpo._worker.TrialState`) here."""
+
+    def call(self, fn: Callable[..., Any], *args: Any, key: str = "") -> Any:
+        """Run ``fn(*args)`` once, where (and as) trial tasks run; return its result here."""
 
     def as_completed(self, steps: Iterable[Step]) -> Completed:
         """An iterator yielding the steps as they finish; ``add`` more while iterating."""
@@ -134,6 +142,8 @@ class InProcessExecutor:
     costs nothing on a single machine, and nothing has to be started.
     """
 
+    reruns_tasks = False
+
     def put(self, obj: Any) -> Any:
         return obj
 
@@ -144,6 +154,9 @@ class InProcessExecutor:
 
     def fetch(self, state: Any) -> Any:
         return state
+
+    def call(self, fn: Callable[..., Any], *args: Any, key: str = "") -> Any:
+        return fn(*args)
 
     def as_completed(self, steps: Iterable[Step]) -> _FifoCompleted:
         return _FifoCompleted(steps)

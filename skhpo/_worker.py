@@ -425,6 +425,55 @@ def _direct_predict(model: Any):
         vars(keras_model).pop("predict", None)
 
 
+@dataclass
+class _Progress:
+    """What one task has done so far; kept when the trial fails midway, for its record."""
+
+    epochs_before: int
+    state: TrialState | None = None  # the trial, once built
+    fit_time: float = 0.0
+    score_time: float = 0.0
+    scores: list = field(default_factory=list)  # (epochs, score, wall-clock time) per scoring
+    train_scores: list = field(default_factory=list)
+    stopped: bool = False
+
+    @property
+    def epochs(self) -> int:
+        """The trial's epochs now."""
+        return self.epochs_before if self.state is None else self.state.epochs
+
+
+def _train(trial: TrialSpec | TrialState, data: SearchData, n_epochs: int, done: _Progress):
+    """Build the trial if needed and train it ``n_epochs`` more epochs, scoring it after
+    them (after each one, with ``patience``, stopping early when it no longer improves).
+
+    Returns the trial's state; ``done`` follows the progress, so it survives an error.
+    """
+    t0 = time.perf_counter()
+    data.materialize()
+    state = build_trial(trial, data) if isinstance(trial, TrialSpec) else trial
+    done.state = state
+    Xt_train, Xt_val = _transformed(state, data)
+    done.fit_time += time.perf_counter() - t0
+    for chunk in [1] * n_epochs if data.patience else [n_epochs]:
+        t0 = time.perf_counter()
+        fit_epochs(state.final, Xt_train, data.y_train, chunk, state.fit_params)
+        state.epochs += chunk
+        t1 = time.perf_counter()
+        score = _score(state, data, Xt_val, data.y_val)
+        if data.return_train_score:
+            done.train_scores.append(_score(state, data, Xt_train, data.y_train))
+        t2 = time.perf_counter()
+        done.fit_time += t1 - t0
+        done.score_time += t2 - t1
+        state.scores.append(score)
+        done.scores.append((state.epochs, score, time.time()))
+        if data.patience and should_stop_early(state.scores, data.patience, data.tol):
+            done.stopped = True
+            break
+    return state
+
+
 def step_task(trial: TrialSpec | TrialState | tuple, data: SearchData, n_epochs: int) -> tuple:
     """Build the trial if needed, train it ``n_epochs`` more epochs, score it.
 
@@ -437,46 +486,21 @@ def step_task(trial: TrialSpec | TrialState | tuple, data: SearchData, n_epochs:
     """
     if isinstance(trial, tuple):  # the previous task's (state, record), from a cluster
         trial = trial[0]
-    model_id = trial.model_id
-    fit_time = score_time = 0.0
-    scores: list[tuple[int, float, float]] = []
-    train_scores: list[float] = []
-    state: TrialState | None = None
     epochs_before = trial.epochs if isinstance(trial, TrialState) else 0
     elapsed_before = trial.elapsed if isinstance(trial, TrialState) else 0.0
-    remaining = None if data.timeout is None else max(data.timeout - elapsed_before, 0.0)
-    stopped = False
-    main_thread = threading.current_thread() is threading.main_thread()
     if data.storage_path is not None:
-        stored = read_stored_step(data.storage_path, model_id, epochs_before)
+        stored = read_stored_step(data.storage_path, trial.model_id, epochs_before)
         if stored is not None:
             state, record = stored
             return state, replace(record, checkpoint=None, restored=True)
+    remaining = None if data.timeout is None else max(data.timeout - elapsed_before, 0.0)
+    main_thread = threading.current_thread() is threading.main_thread()
+    done = _Progress(epochs_before)
     start = time.perf_counter()
+    state: TrialState | None = None
     try:
         with _deadline(remaining, data.timeout):
-            t0 = time.perf_counter()
-            data.materialize()
-            state = build_trial(trial, data) if isinstance(trial, TrialSpec) else trial
-            Xt_train, Xt_val = _transformed(state, data)
-            fit_time += time.perf_counter() - t0
-            chunks = [1] * n_epochs if data.patience else [n_epochs]
-            for chunk in chunks:
-                t0 = time.perf_counter()
-                fit_epochs(state.final, Xt_train, data.y_train, chunk, state.fit_params)
-                state.epochs += chunk
-                t1 = time.perf_counter()
-                score = _score(state, data, Xt_val, data.y_val)
-                if data.return_train_score:
-                    train_scores.append(_score(state, data, Xt_train, data.y_train))
-                t2 = time.perf_counter()
-                fit_time += t1 - t0
-                score_time += t2 - t1
-                state.scores.append(score)
-                scores.append((state.epochs, score, time.time()))
-                if data.patience and should_stop_early(state.scores, data.patience, data.tol):
-                    stopped = True
-                    break
+            state = _train(trial, data, n_epochs, done)
         state.elapsed = elapsed_before + time.perf_counter() - start
         error = None
     except Exception as exc:
@@ -486,22 +510,22 @@ def step_task(trial: TrialSpec | TrialState | tuple, data: SearchData, n_epochs:
         if isinstance(data.error_score, str) and data.error_score == "raise":
             raise
         error = "".join(traceback.format_exception(exc)).rstrip()
-        epochs = state.epochs if state is not None else epochs_before
-        scores.append((epochs, float(data.error_score), time.time()))
+        done.scores.append((done.epochs, float(data.error_score), time.time()))
         if data.return_train_score:
-            train_scores.append(float(data.error_score))
+            done.train_scores.append(float(data.error_score))
         state = None
     if main_thread:
         raise_if_interrupted()  # Ctrl-C swallowed where it landed
+    train_scores = done.train_scores[-len(done.scores) :] if data.return_train_score else None
     record = StepRecord(
-        model_id=model_id,
-        epochs=state.epochs if state is not None else scores[-1][0],
-        scores=tuple(scores),
-        train_scores=tuple(train_scores[-len(scores) :]) if data.return_train_score else None,
-        fit_time=fit_time,
-        score_time=score_time,
+        model_id=trial.model_id,
+        epochs=state.epochs if state is not None else done.scores[-1][0],
+        scores=tuple(done.scores),
+        train_scores=None if train_scores is None else tuple(train_scores),
+        fit_time=done.fit_time,
+        score_time=done.score_time,
         error=error,
-        stopped_early=stopped,
+        stopped_early=done.stopped,
         checkpoint=_dumps(state) if data.checkpoint and state is not None else None,
     )
     return state, record
@@ -619,8 +643,11 @@ class _AsyncTimeout(Exception):
 
 
 def refit_task(estimator: Any, params: dict, X: Any, y: Any, fit_params: dict, epochs: int):
-    """Train a fresh estimator with ``params`` on ``(X, y)`` for ``epochs`` epochs."""
-    data = SearchData(X, y, None, None, resolve_futures(fit_params), scorer=None)
+    """Train a fresh estimator with ``params`` on ``(X, y)`` for ``epochs`` epochs.
+
+    ``fit_params`` hold values, not ``distributed.Future`` objects: resolve them first.
+    """
+    data = SearchData(X, y, None, None, fit_params, scorer=None)
     t0 = time.perf_counter()
     state = build_trial(TrialSpec("refit", estimator, params), data)
     Xt, _ = _transformed(state, data)

@@ -72,8 +72,9 @@ class HyperbandSearchCV(BaseEpochSearchCV):
         promoted.
     refit : bool, default=False
         If True, ``best_estimator_`` is a new model with ``best_params_`` trained on
-        the training and validation data for the epochs the best trial earned; if
-        False it is the best trial's own model.
+        the training and validation data for the epochs the best trial earned (on a
+        dask cluster, as one more task on a worker, asking for ``resources`` as the
+        trials do); if False it is the best trial's own model.
     asynchronous : bool, default=False
         If True, promote a model as soon as it is in the top ``1 / aggressiveness`` of
         the models that reached its rung (asynchronous successive halving, ASHA), so

@@ -11,7 +11,7 @@ from compat import SKLEARN_16
 from sklearn.utils import check_random_state, get_tags
 from sklearn.utils.validation import check_consistent_length
 
-from skhpo._base import _n_samples
+from skhpo._data import _n_samples
 from skhpo.space import _global_random_state
 
 # -- numpy's global RandomState (space._global_random_state) ------------------------------
@@ -28,7 +28,7 @@ def test_global_random_state_is_scikit_learns():
     np.testing.assert_array_equal(drawn, np.random.RandomState(3).rand(3))
 
 
-# -- the number of samples (_base._n_samples, for scikit-learn's private _num_samples) ---
+# -- the number of samples (_data._n_samples, for scikit-learn's private _num_samples) ---
 
 ROWS = {
     "array": np.zeros((7, 3)),
