@@ -103,6 +103,12 @@ class _LazyStep:
             raise self._error
         return self._record
 
+    def take_back(self) -> Any:
+        """Forget the task before it ran; its first argument (the trial's state)."""
+        source = self._args[0] if self._args else None
+        self.release()
+        return source
+
     def release(self) -> None:
         self._fn = None
         self._args = ()
@@ -129,6 +135,12 @@ class _PriorityCompleted:
         step = heapq.heappop(self._heap)[2]
         step.run()
         return step
+
+    def drop_waiting(self) -> list[tuple[Step, Any]]:
+        """Take back the steps not run yet: ``(step, its first argument)``, in order."""
+        waiting = [entry[2] for entry in sorted(self._heap, key=lambda e: e[:2])]
+        self._heap.clear()
+        return [(step, step.take_back()) for step in waiting]
 
     def add(self, step: Step) -> None:
         heapq.heappush(self._heap, (-getattr(step, "priority", 0), next(self._count), step))
