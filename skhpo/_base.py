@@ -36,7 +36,7 @@ from ._events import LoggingCallback, ProgressBar, SearchCallback
 from ._executor import InProcessExecutor
 from ._fingerprint import describe, describe_data, fingerprint
 from ._records import FAILED, cv_results, failure_causes
-from ._schedule import Bracket, default_patience, plan_metadata
+from ._schedule import Bracket, budget_cycle, default_patience, plan_metadata
 from ._settable import check_settable
 from ._worker import (
     SearchData,
@@ -99,6 +99,9 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
     # a storage written with other values of these can be resumed.
     _not_in_fingerprint = ("verbose", "prefix", "callbacks", "scheduler", "resources", "storage")
 
+    # The parameters of the budget (how many brackets run), in :meth:`_budget`'s order.
+    _budget_params: tuple[str, ...] = ()
+
     # -- what subclasses provide -------------------------------------------------------
 
     def _brackets(self) -> list[Bracket]:  # pragma: no cover - abstract
@@ -107,6 +110,40 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
     def _bracket_search_params(self, brackets: list[Bracket]) -> list[dict]:  # pragma: no cover
         """Per bracket, the arguments of a SuccessiveHalvingSearchCV that runs it."""
         raise NotImplementedError
+
+    def _budget(self) -> tuple[int | None, int | None, float | None]:
+        """``(n_iterations, max_epochs_total, max_time)``: one iteration by default."""
+        return (1, None, None)
+
+    def _planned(self) -> list[tuple[int, Bracket]]:
+        """``(iteration, bracket)`` of the brackets the budget plans, in run order.
+
+        With a wall-clock limit alone (no limit of iterations or epochs) the plan is
+        endless: the first iteration stands for it.
+        """
+        n_iterations, max_epochs, _ = self._budget()
+        brackets = self._brackets()
+        if n_iterations is None and max_epochs is None:
+            return [(1, b) for b in brackets]
+        planned = list(budget_cycle(brackets, n_iterations, max_epochs))
+        if not planned:
+            raise ValueError(
+                f"max_epochs_total={max_epochs} runs no bracket: the first bracket plans "
+                f"{brackets[0].partial_fit_calls} epochs (see metadata)"
+            )
+        return planned
+
+    def _describe_plan(self, planned: list[tuple[int, Bracket]]) -> dict:
+        """``planned`` (or the brackets started) in :attr:`metadata`'s format."""
+        one = self._bracket_search_params(self._brackets())
+        meta = plan_metadata(planned)
+        for k, (info, (_, bracket)) in enumerate(zip(meta["brackets"], planned, strict=True)):
+            info["decisions"] = [r.epochs for r in bracket.rungs]
+            params = dict(one[k % len(one)])
+            if k >= len(one):  # a later iteration: seeds of its own
+                params["random_state"] += (k // len(one)) * len(one)
+            info["SuccessiveHalvingSearchCV params"] = params
+        return meta
 
     def _shared_search_params(self) -> dict:
         """This search's arguments as a bracket's SuccessiveHalvingSearchCV takes them.
@@ -118,7 +155,7 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
         params = {
             k: v
             for k, v in self.get_params(deep=False).items()
-            if k not in ("estimator", "parameters")
+            if k not in ("estimator", "parameters", *self._budget_params)
         }
         params["patience"] = self._patience() or False
         params["storage"] = None
@@ -153,22 +190,18 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
         promoted or stopped), ``rungs`` (``(n_models, epochs)`` pairs) and
         ``SuccessiveHalvingSearchCV params`` (the arguments, besides ``estimator`` and
         ``parameters``, of a :class:`~skhpo.SuccessiveHalvingSearchCV` that starts as the
-        bracket starts; see :ref:`hyperband-metadata`). Only the parameters the plan
-        depends on are validated here; ``fit`` validates them all.
+        bracket starts; see :ref:`hyperband-metadata`). Each bracket's ``iteration``
+        tells the Hyperband iteration it belongs to: with a budget of several
+        iterations, every bracket planned is listed (see :ref:`hyperband-budget`). Only
+        the parameters the plan depends on are validated here; ``fit`` validates them
+        all.
         """
         validate_parameter_constraints(
             {k: self._parameter_constraints[k] for k in self._plan_params},
             {k: getattr(self, k) for k in self._plan_params},
             caller_name=type(self).__name__,
         )
-        brackets = self._brackets()
-        meta = plan_metadata(brackets)
-        for info, bracket, params in zip(
-            meta["brackets"], brackets, self._bracket_search_params(brackets), strict=True
-        ):
-            info["decisions"] = [r.epochs for r in bracket.rungs]
-            info["SuccessiveHalvingSearchCV params"] = params
-        return meta
+        return self._describe_plan(self._planned())
 
     # -- fitting ------------------------------------------------------------------------
 
@@ -199,7 +232,8 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
         """
         self._validate_params()
         brackets = self._brackets()
-        plan = self.metadata  # before random_state is drawn from
+        self.metadata  # noqa: B018 - validates the plan before random_state is drawn from
+        n_iterations, max_epochs, max_time = self._budget()
         space = self._check_space()
         data = check_data(
             self.estimator,
@@ -225,13 +259,13 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
             stack.push(partial(_tell_callbacks, self, begun))
             for cb in callbacks:
                 begun.append(cb)  # one that raises here hears of its own error too
-                cb.on_search_begin(self, plan_metadata(brackets))
+                cb.on_search_begin(self, plan_metadata(self._planned()))
             stack.enter_context(catch_interrupts())
             outcome = run_search(
                 executor,
                 executor.put(self._task_data(data, worker_scorer, storage, executor)),
                 self.estimator,
-                brackets,
+                budget_cycle(brackets, n_iterations, max_epochs),
                 per_bracket,
                 eta=self.aggressiveness,
                 asynchronous=self.asynchronous,
@@ -243,8 +277,9 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
                 sampler=sampler,
                 error_score=self.error_score,
                 fetch_best=not self.refit,
+                max_time=max_time,
             )
-            self._store_results(outcome, brackets, plan)
+            self._store_results(outcome)
             if outcome.best_index is None:
                 _raise_all_failed(outcome.trials)
             self._set_best_estimator(executor, outcome.best_estimator, data)
@@ -331,16 +366,28 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
         )
 
     def _sampler(self, space: SearchSpace, brackets: list[Bracket], rng) -> tuple:
-        """``(sampler, None)`` for model-based sampling, else ``(None, parameters)``."""
+        """``(sampler, None)`` for model-based sampling, else ``(None, parameters)``.
+
+        The parameters are a function of a bracket's position in the run: each
+        iteration's are drawn at once from ``rng`` (the first one's now), so that the
+        first iterations are the same whatever the budget.
+        """
         if self.sampler == "random":
             if self.sampler_kwargs:
                 raise ValueError("sampler_kwargs is only used with sampler='bayes'")
-            sampled = space.sample(sum(b.n_models for b in brackets), rng)
-            per_bracket, k = [], 0
-            for bracket in brackets:
-                per_bracket.append(sampled[k : k + bracket.n_models])
-                k += bracket.n_models
-            return None, per_bracket
+            per_bracket: list[list[dict]] = []
+
+            def params_of(k: int) -> list[dict]:
+                while len(per_bracket) <= k:  # draw the next iteration
+                    sampled = space.sample(sum(b.n_models for b in brackets), rng)
+                    first = 0
+                    for bracket in brackets:
+                        per_bracket.append(sampled[first : first + bracket.n_models])
+                        first += bracket.n_models
+                return per_bracket[k]
+
+            params_of(0)
+            return None, params_of
         from .samplers import GPSampler
 
         try:
@@ -422,7 +469,7 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
 
         return stack.enter_context(Client(self.scheduler, set_as_default=False))
 
-    def _store_results(self, outcome, brackets: list[Bracket], plan: dict) -> None:
+    def _store_results(self, outcome) -> None:
         trials = outcome.trials
         self.search_stats_ = dict(outcome.stats)
         self.cv_results_ = cv_results(trials, train_scores=bool(self.return_train_score))
@@ -431,23 +478,24 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
         self.model_history_ = {t.model_id: [] for t in trials}
         for rec in self.history_:
             self.model_history_[rec["model_id"]].append(rec)
-        self.metadata_ = {
-            "n_models": len(trials),
-            "partial_fit_calls": int(sum(t.epochs for t in trials)),
-            "brackets": [
+        started = [(i, b) for i, b, _ in outcome.rungs_reached]
+        self.metadata_ = self._describe_plan(started)
+        self.metadata_["n_models"] = len(trials)
+        self.metadata_["partial_fit_calls"] = int(sum(t.epochs for t in trials))
+        for info, (i, b, rungs) in zip(
+            self.metadata_["brackets"], outcome.rungs_reached, strict=True
+        ):
+            ran = [t for t in trials if (t.iteration, t.bracket) == (i, b.index)]
+            info["n_models"] = len(ran)
+            info["partial_fit_calls"] = int(sum(t.epochs for t in ran))
+            info["decisions"] = sorted(
                 {
-                    "bracket": b.index,
-                    "n_models": sum(1 for t in trials if t.bracket == b.index),
-                    "partial_fit_calls": int(sum(t.epochs for t in trials if t.bracket == b.index)),
-                    "decisions": sorted(
-                        {h["partial_fit_calls"] for h in self.history_ if h["bracket"] == b.index}
-                    ),
-                    "rungs": outcome.rungs_reached[b.index],
-                    "SuccessiveHalvingSearchCV params": planned["SuccessiveHalvingSearchCV params"],
+                    h["partial_fit_calls"]
+                    for h in self.history_
+                    if (h["iteration"], h["bracket"]) == (i, b.index)
                 }
-                for b, planned in zip(brackets, plan["brackets"], strict=True)
-            ],
-        }
+            )
+            info["rungs"] = rungs
         failed = [t.error for t in trials if t.state == FAILED]
         if failed and outcome.best_index is not None:  # else fit raises, saying the same
             warnings.warn(

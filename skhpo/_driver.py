@@ -12,7 +12,7 @@ import bisect
 import logging
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
@@ -23,7 +23,7 @@ from ._records import StepRecord, TrialRecord, TrialStatus, error_line
 from ._schedule import Bracket
 from ._storage import Storage
 from ._worker import TrialSpec, raise_if_interrupted, step_task
-from .exceptions import TrialLostError
+from .exceptions import StorageMismatchError, TrialLostError
 
 __all__ = ["AsyncHalving", "SearchOutcome", "SearchSettings", "SyncHalving", "run_search"]
 
@@ -40,8 +40,11 @@ class SyncHalving:
     of the rung: a wide first rung holds about ``1 / eta`` of its models at once.
     """
 
-    def __init__(self, bracket: Bracket, trial_ids: Sequence[int], eta: float = 3) -> None:
+    def __init__(
+        self, bracket: Bracket, trial_ids: Sequence[int], eta: float = 3, label: str = ""
+    ) -> None:
         self.bracket = bracket
+        self.label = label or f"bracket={bracket.index}"
         self.rung = 0
         self.members = list(trial_ids)
         self.results: dict[int, float] = {}
@@ -111,10 +114,7 @@ class SyncHalving:
 
     def log_line(self) -> str:
         rung = self.bracket.rungs[self.rung]
-        return (
-            f"bracket={self.bracket.index}: rung {self.rung}, {len(self.members)} models "
-            f"to {rung.epochs} epochs"
-        )
+        return f"{self.label}: rung {self.rung}, {len(self.members)} models to {rung.epochs} epochs"
 
 
 class AsyncHalving:
@@ -127,8 +127,11 @@ class AsyncHalving:
     ``rungs[k + 1].n_models`` trials.
     """
 
-    def __init__(self, bracket: Bracket, trial_ids: Sequence[int], eta: float = 3) -> None:
+    def __init__(
+        self, bracket: Bracket, trial_ids: Sequence[int], eta: float = 3, label: str = ""
+    ) -> None:
         self.bracket = bracket
+        self.label = label or f"bracket={bracket.index}"
         self.eta = eta
         self.trials = list(trial_ids)
         n = len(bracket.rungs)
@@ -169,7 +172,7 @@ class AsyncHalving:
                 self.level[j] = k + 1
                 to_submit.append((j, rungs[k + 1].epochs))
                 messages.append(
-                    f"bracket={self.bracket.index}: trial {j} promoted to rung {k + 1} "
+                    f"{self.label}: trial {j} promoted to rung {k + 1} "
                     f"({rungs[k + 1].epochs} epochs)"
                 )
         # Rungs complete in order; a complete rung prunes whoever it did not promote.
@@ -195,7 +198,8 @@ class SearchOutcome:
     history: list[dict]
     best_estimator: Any  # the best trial's model, brought here; None without fetch_best
     best_index: int | None
-    rungs_reached: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
+    # per bracket started, in order: ``(iteration, bracket, [(models, epochs) per rung])``
+    rungs_reached: list[tuple[int, Bracket, list[tuple[int, int]]]] = field(default_factory=list)
     stats: dict = field(default_factory=dict)
 
 
@@ -203,21 +207,32 @@ class SearchOutcome:
 class SearchSettings:
     """Everything one search loop needs (the arguments of :func:`run_search`).
 
-    ``params_per_bracket`` gives every trial's parameters up front, and all brackets
-    start at once; with ``params_per_bracket=None``, ``sampler`` (``ask``/``tell``) is
-    told every score and asked for a bracket's parameters when the bracket starts, once
-    the previous bracket has scored its first rung (BOHB). With ``storage``, the steps
-    it holds are replayed first (nothing is retrained), the trials that were training
-    restart from their checkpoints, and every new step is written to it. With
-    ``fetch_best`` the outcome brings the best trial's model here (from the executor, or
-    the storage); without, the model is left where it is (the search refits anyway).
+    ``brackets`` are run in their order: :class:`~skhpo._schedule.Bracket` objects (one
+    iteration), or ``(iteration, bracket)`` pairs from
+    :func:`~skhpo._schedule.budget_cycle`, taken one by one as brackets start (the
+    cycle may be endless when ``max_time`` bounds it).
+
+    ``params_per_bracket`` gives every trial's parameters up front (a sequence, or a
+    function of the bracket's position), and an iteration's brackets start at once, the
+    next iteration's once every bracket of the previous one has scored its first rung;
+    with ``params_per_bracket=None``, ``sampler`` (``ask``/``tell``) is told every score
+    and asked for a bracket's parameters when the bracket starts, once the previous
+    bracket has scored its first rung (BOHB). With ``storage``, the steps it holds are
+    replayed first (nothing is retrained), the trials that were training restart from
+    their checkpoints, and every new step is written to it. With ``fetch_best`` the
+    outcome brings the best trial's model here (from the executor, or the storage);
+    without, the model is left where it is (the search refits anyway).
+
+    ``max_time`` (seconds from the start of the loop): once passed, no bracket starts,
+    no trial is promoted (it ends pruned), and the tasks an executor can still take back
+    (the in-process queue) are dropped; tasks already running finish and are recorded.
     """
 
     executor: Executor
     data_ref: Any
     estimator: Any
-    brackets: Sequence[Bracket]
-    params_per_bracket: Sequence[Sequence[dict]] | None
+    brackets: Iterable[Bracket] | Iterable[tuple[int, Bracket]]
+    params_per_bracket: Sequence[Sequence[dict]] | Callable[[int], Sequence[dict]] | None
     _: KW_ONLY
     eta: float = 3
     asynchronous: bool = False
@@ -229,6 +244,7 @@ class SearchSettings:
     sampler: Any = None
     error_score: float | str = float("nan")
     fetch_best: bool = True
+    max_time: float | None = None
 
 
 class _StoredStep:
@@ -241,6 +257,13 @@ class _StoredStep:
     @property
     def state(self) -> Any:
         return self._storage.load_checkpoint(self._index)
+
+
+class _Held:
+    """A trial's live state taken back from a task that never ran (``max_time``)."""
+
+    def __init__(self, state: Any) -> None:
+        self.state = state
 
 
 # -- sinks: where what happened goes --------------------------------------------------------
@@ -327,6 +350,7 @@ class _History(_Sink):
             self.entries.append(
                 {
                     "model_id": trial.model_id,
+                    "iteration": trial.iteration,
                     "bracket": trial.bracket,
                     "params": trial.params,
                     "partial_fit_calls": epochs,
@@ -416,11 +440,19 @@ class _Loop:
         storage = settings.storage
         self.policy_class = AsyncHalving if settings.asynchronous else SyncHalving
         self.trials: list[TrialRecord] = []
-        self.policies: dict[int, SyncHalving | AsyncHalving] = {}
+        self.policies: list[SyncHalving | AsyncHalving] = []  # per bracket started
+        self.iterations: list[int] = []  # the iteration of each bracket started
         self.policy_of: dict[int, SyncHalving | AsyncHalving] = {}
-        self.brackets = list(settings.brackets)
+        self.cycle = iter(settings.brackets)
+        self.upcoming: tuple[int, Bracket] | None = None  # taken from the cycle, not started
         presampled = settings.params_per_bracket
-        self.presampled = None if presampled is None else list(presampled)
+        if presampled is not None and not callable(presampled):
+            presampled = list(presampled).__getitem__
+        self.presampled = presampled
+        self.deadline = None if settings.max_time is None else time.time() + settings.max_time
+        self.replaying = False
+        self.out_of_time = False
+        self.stopped_for_time: set[int] = set()  # their checkpoints stay, to go on later
         self.stored_params = storage.stored_params() if storage is not None else {}
         self.live: dict[int, Any] = {}  # trial -> step (or stored step) holding its state
         self.in_flight: dict[Any, tuple[int, int]] = {}  # step -> (trial, epochs before)
@@ -462,30 +494,38 @@ class _Loop:
         other hardware may), the stored ones are kept, with a warning in the log.
         """
         k = len(self.policies)
-        bracket = self.brackets[k]
+        iteration, bracket = self.upcoming
+        self.upcoming = None
+        label = f"bracket={bracket.index}"
+        if iteration > 1:  # the first iteration's ids are dask-ml's, as with one iteration
+            label = f"iteration={iteration}-{label}"
         first = len(self.trials)
         if self.presampled is not None:
-            params_list = self.presampled[k]
+            params_list = self.presampled(k)
         else:
             params_list = self.settings.sampler.ask(bracket.n_models)
             stored = [self.stored_params.get(i) for i in range(first, first + len(params_list))]
             if None not in stored and describe(stored) != describe(params_list):
                 logger.warning(
-                    "%sbracket=%s: the sampler proposed other parameters than the storage "
+                    "%s%s: the sampler proposed other parameters than the storage "
                     "holds; the stored ones are kept, and the trials after the resume may "
                     "differ from an uninterrupted run's",
                     self.settings.prefix,
-                    bracket.index,
+                    label,
                 )
                 params_list = stored
         new = []
         for j, params in enumerate(params_list):
-            model_id = f"bracket={bracket.index}-{j}"
-            new.append(TrialRecord(first + j, model_id, bracket.index, dict(params)))
+            new.append(
+                TrialRecord(
+                    first + j, f"{label}-{j}", bracket.index, dict(params), iteration=iteration
+                )
+            )
         self.trials.extend(new)
         self._tell("trials_added", new)
-        policy = self.policy_class(bracket, [t.index for t in new], self.settings.eta)
-        self.policies[bracket.index] = policy
+        policy = self.policy_class(bracket, [t.index for t in new], self.settings.eta, label)
+        self.policies.append(policy)
+        self.iterations.append(iteration)
         for t in new:
             self.policy_of[t.index] = policy
         self._tell("bracket_started", bracket)
@@ -493,13 +533,54 @@ class _Loop:
             self.submit(i, target, 0)
 
     def _maybe_start_brackets(self) -> None:
-        """With a sampler, a bracket starts once the previous one scored its first rung."""
-        while len(self.policies) < len(self.brackets):
-            if self.presampled is None and self.policies:
-                last = list(self.policies.values())[-1]
-                if not last.first_rung_done():
+        """Start the brackets that may start now, while the budget allows.
+
+        With a sampler, a bracket starts once the previous one scored its first rung;
+        with pre-sampled parameters, an iteration's brackets start at once, and the next
+        iteration once every bracket of this one scored its first rung.
+        """
+        while not self._time_is_up():
+            if self.upcoming is None:
+                item = next(self.cycle, None)
+                if item is None:
+                    return
+                self.upcoming = item if isinstance(item, tuple) else (1, item)
+            if self.policies:
+                if self.presampled is None:
+                    waiting = self.policies[-1:]
+                elif self.upcoming[0] != self.iterations[-1]:
+                    last = self.iterations[-1]
+                    pairs = zip(self.policies, self.iterations, strict=True)
+                    waiting = [p for p, i in pairs if i == last]
+                else:
+                    waiting = []
+                if not all(p.first_rung_done() for p in waiting):
                     return
             self.start_bracket()
+
+    def _time_is_up(self) -> bool:
+        """``max_time`` has passed (never while replaying a storage)."""
+        if not self.out_of_time and self.deadline is not None and not self.replaying:
+            self.out_of_time = time.time() >= self.deadline
+        return self.out_of_time
+
+    def _stop_waiting_tasks(self) -> None:
+        """Out of time: take back the tasks that have not started, where the executor can.
+
+        A trial whose first task is taken back never trained (it is left out of the
+        results); one whose promotion is, ends pruned at the rung it reached.
+        """
+        drop = getattr(self.completed, "drop_waiting", None)
+        if drop is None:
+            return
+        for step, source in drop():
+            i, epochs_before = self.in_flight.pop(step)
+            self.wanted.pop(i, None)
+            if epochs_before == 0:
+                self.trials[i].status = TrialStatus.PENDING
+            else:
+                self.live[i] = _Held(source)
+                self.stop_for_time(i)
 
     def submit(self, i: int, target: int, rung: int) -> None:
         """Train trial ``i`` to ``target`` epochs (while replaying: once the replay ends)."""
@@ -527,7 +608,14 @@ class _Loop:
     def release(self, i: int, step: Any) -> None:
         if not isinstance(step, _StoredStep):
             self.executor.release(step)
-        self._tell("released", i)
+        if i not in self.stopped_for_time:
+            self._tell("released", i)
+
+    def stop_for_time(self, i: int) -> None:
+        """Trial ``i`` ends pruned by ``max_time``; a storage keeps its checkpoint, so that a
+        larger budget can promote it as an uninterrupted run would."""
+        self.stopped_for_time.add(i)
+        self.finish(i, TrialStatus.PRUNED)
 
     def finish(self, i: int, status: TrialStatus) -> None:
         """Trial ``i`` stops: keep its live state only while it is the best stopped one."""
@@ -571,7 +659,10 @@ class _Loop:
         for message in messages:
             self._tell("message", message)
         for j, target in to_submit:
-            self.submit(j, target, policy.rung_of(j))
+            if self._time_is_up():
+                self.stop_for_time(j)
+            else:
+                self.submit(j, target, policy.rung_of(j))
         self._maybe_start_brackets()
 
     def run(self) -> SearchOutcome:
@@ -584,6 +675,11 @@ class _Loop:
                 i, epochs_before = self.in_flight.pop(step)
                 self.handle(i, epochs_before, self._record_of(step, i, epochs_before), step)
                 raise_if_interrupted()  # a Ctrl-C that something swallowed
+                if self._time_is_up():
+                    self._stop_waiting_tasks()
+            for t in self.trials:  # out of time: trials waiting at a rung for the others
+                if t.status == TrialStatus.RUNNING:
+                    self.stop_for_time(t.index)
         except BaseException:
             for step in list(self.live.values()) + list(self.in_flight):
                 if not isinstance(step, _StoredStep):
@@ -611,13 +707,21 @@ class _Loop:
         Then submit what the trials still training want.
         """
         storage = self.settings.storage
-        self.sinks, self.launch = self.replay_sinks, _deferred
+        self.sinks, self.launch, self.replaying = self.replay_sinks, _deferred, True
         self._maybe_start_brackets()
         for i, epochs_before, record in storage.steps():
+            if i >= len(self.trials):
+                raise StorageMismatchError(
+                    f"The storage {getattr(storage, 'path', '')!r} holds trials of brackets "
+                    "that this search's budget does not start (n_iterations, "
+                    "max_epochs_total): give a budget at least as large as the stored "
+                    "search's, or another storage."
+                )
             self.handle(i, epochs_before, record, _StoredStep(storage, i))
-        self.sinks, self.launch = self.live_sinks, self._submit_task
+        self.sinks, self.launch, self.replaying = self.live_sinks, self._submit_task, False
         for i, (target, rung) in sorted(self.wanted.items()):
             self.submit(i, target, rung)
+        self._maybe_start_brackets()  # what a larger budget adds
 
     def _best_estimator(self) -> Any:
         """The best stopped trial's model, brought here (None: no such trial, or not
@@ -630,18 +734,24 @@ class _Loop:
 
     def _outcome(self) -> SearchOutcome:
         best = self.best_final
-        rungs_reached = {
-            s: [(n, r.epochs) for n, r in zip(p.reached, p.bracket.rungs, strict=False)]
-            for s, p in self.policies.items()
-        }
+        # trials whose first task was taken back (max_time) never trained: left out
+        trials = [t for t in self.trials if t.status != TrialStatus.PENDING]
+        rungs_reached = [
+            (i, p.bracket, _reached(p)) for i, p in zip(self.iterations, self.policies, strict=True)
+        ]
         return SearchOutcome(
-            trials=self.trials,
+            trials=trials,
             history=self.history.entries,
             best_estimator=self._best_estimator(),
-            best_index=best[0] if best is not None else None,
+            best_index=trials.index(self.trials[best[0]]) if best is not None else None,
             rungs_reached=rungs_reached,
             stats=self.stats.as_dict(self.start),
         )
+
+
+def _reached(policy: SyncHalving | AsyncHalving) -> list[tuple[int, int]]:
+    """``(models, epochs)`` of the rungs a bracket's trials reached."""
+    return [(n, r.epochs) for n, r in zip(policy.reached, policy.bracket.rungs, strict=False)]
 
 
 def _deferred(i: int, target: int, rung: int) -> None:

@@ -38,7 +38,11 @@ class SearchCallback:
 
 
 class ProgressBar(SearchCallback):
-    """A tqdm bar of epochs trained / planned, with the best score and running trials."""
+    """A tqdm bar of epochs trained / planned, with the best score and running trials.
+
+    Its description shows the budget beyond one iteration (``skhpo [3 iterations,
+    max 60 s]``); with a wall-clock limit alone the plan has no end, and the bar no total.
+    """
 
     def __init__(self, **tqdm_kwargs: Any) -> None:
         self.tqdm_kwargs = tqdm_kwargs
@@ -50,7 +54,20 @@ class ProgressBar(SearchCallback):
     def on_search_begin(self, search, plan):
         from tqdm.auto import tqdm
 
-        kwargs = {"total": plan["partial_fit_calls"], "unit": "epoch", "desc": "skhpo"}
+        n_iterations = getattr(search, "n_iterations", 1)
+        max_epochs = getattr(search, "max_epochs_total", None)
+        max_time = getattr(search, "max_time", None)
+        budget = [
+            *([f"{n_iterations} iterations"] if n_iterations not in (1, None) else []),
+            *([f"max {max_epochs} epochs"] if max_epochs is not None else []),
+            *([f"max {max_time:g} s"] if max_time is not None else []),
+        ]
+        endless = n_iterations is None and max_epochs is None
+        kwargs = {
+            "total": None if endless else plan["partial_fit_calls"],
+            "unit": "epoch",
+            "desc": f"skhpo [{', '.join(budget)}]" if budget else "skhpo",
+        }
         kwargs.update(self.tqdm_kwargs)
         self._bar = tqdm(**kwargs)
 

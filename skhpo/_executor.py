@@ -11,7 +11,8 @@ so that it runs where the trials run.
 
 from __future__ import annotations
 
-from collections import deque
+import heapq
+import itertools
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
 
@@ -80,11 +81,12 @@ class _LazyStep:
     see trials one by one, rather than after a whole rung was trained.
     """
 
-    __slots__ = ("_args", "_error", "_fn", "_record", "_state")
+    __slots__ = ("_args", "_error", "_fn", "_record", "_state", "priority")
 
-    def __init__(self, fn: Callable[..., tuple[Any, Any]], args: tuple) -> None:
+    def __init__(self, fn: Callable[..., tuple[Any, Any]], args: tuple, priority: int = 0) -> None:
         self._fn: Callable[..., tuple[Any, Any]] | None = fn
         self._args = args
+        self.priority = priority
         self._state = self._record = None
         self._error: BaseException | None = None
 
@@ -109,34 +111,53 @@ class _LazyStep:
             raise self._error
         return self._record
 
+    def take_back(self) -> Any:
+        """Forget the task before it ran; its first argument (the trial's state)."""
+        source = self._args[0] if self._args else None
+        self.release()
+        return source
+
     def release(self) -> None:
         self._fn = None
         self._args = ()
         self._state = None
 
 
-class _FifoCompleted:
-    """The in-process ``as_completed``: each step runs when it is taken, first in, first out."""
+class _PriorityCompleted:
+    """The in-process ``as_completed``: each step runs when it is taken, the highest
+    ``priority`` first (a promotion, whose priority is its rung, before a first rung),
+    first in, first out among equals: the order a dask scheduler prefers too."""
 
     def __init__(self, steps: Iterable[_LazyStep]) -> None:
-        self._queue = deque(steps)
+        self._heap: list[tuple[int, int, _LazyStep]] = []
+        self._count = itertools.count()
+        for step in steps:
+            self.add(step)
 
-    def __iter__(self) -> _FifoCompleted:
+    def __iter__(self) -> _PriorityCompleted:
         return self
 
     def __next__(self) -> Step:
-        if not self._queue:
+        if not self._heap:
             raise StopIteration
-        step = self._queue.popleft()
+        step = heapq.heappop(self._heap)[2]
         step.run()
         return step
 
+    def drop_waiting(self) -> list[tuple[Step, Any]]:
+        """Take back the steps not run yet: ``(step, its first argument)``, in order."""
+        waiting = [entry[2] for entry in sorted(self._heap, key=lambda e: e[:2])]
+        self._heap.clear()
+        return [(step, step.take_back()) for step in waiting]
+
     def add(self, step: Step) -> None:
-        self._queue.append(step)
+        heapq.heappush(self._heap, (-getattr(step, "priority", 0), next(self._count), step))
 
 
 class InProcessExecutor:
-    """Run tasks one at a time, in the calling process and thread, in submission order.
+    """Run tasks one at a time, in the calling process and thread, by priority.
+
+    The highest ``priority`` first, then in submission order.
 
     Keras and BLAS already use every core for one model, so running one task at a time
     costs nothing on a single machine, and nothing has to be started.
@@ -150,7 +171,7 @@ class InProcessExecutor:
     def submit(
         self, fn: Callable[..., tuple[Any, Any]], *args: Any, key: str = "", priority: int = 0
     ) -> Step:
-        return _LazyStep(fn, args)
+        return _LazyStep(fn, args, priority)
 
     def fetch(self, state: Any) -> Any:
         return state
@@ -158,8 +179,8 @@ class InProcessExecutor:
     def call(self, fn: Callable[..., Any], *args: Any, key: str = "") -> Any:
         return fn(*args)
 
-    def as_completed(self, steps: Iterable[Step]) -> _FifoCompleted:
-        return _FifoCompleted(steps)
+    def as_completed(self, steps: Iterable[Step]) -> _PriorityCompleted:
+        return _PriorityCompleted(steps)
 
     def release(self, step: Step) -> None:
         if isinstance(step, _LazyStep):

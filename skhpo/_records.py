@@ -93,6 +93,7 @@ class TrialRecord:
     train_scores: list = field(default_factory=list)  # with return_train_score, per scoring
     error: str | None = None
     stopped_early: bool = False
+    iteration: int = 1  # the Hyperband iteration the trial's bracket belongs to
 
     @property
     def score(self) -> float:
@@ -210,6 +211,7 @@ def cv_results(trials: list[TrialRecord], train_scores: bool = False) -> dict[st
         "params": [dict(t.params) for t in trials],
         # fixed-width strings, as dask-ml's
         "model_id": np.array([t.model_id for t in trials], dtype=str),
+        "iteration": np.array([t.iteration for t in trials], dtype=int),
         "bracket": np.array([t.bracket for t in trials], dtype=int),
         "partial_fit_calls": np.array([t.epochs for t in trials], dtype=int),
         "test_score": scores,

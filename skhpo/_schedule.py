@@ -17,7 +17,9 @@ References
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -26,6 +28,7 @@ from numbers import Integral, Rational, Real
 __all__ = [
     "Bracket",
     "Rung",
+    "budget_cycle",
     "default_patience",
     "hyperband_brackets",
     "plan_metadata",
@@ -344,13 +347,55 @@ def default_patience(max_epochs: int, eta: float) -> int:
     return max(floor_div(max_epochs, eta), 1)
 
 
-def plan_metadata(brackets: list[Bracket]) -> dict:
+def budget_cycle(
+    brackets: Sequence[Bracket], n_iterations: int | None = 1, max_epochs: int | None = None
+) -> Iterator[tuple[int, Bracket]]:
+    """Hyperband iterations of ``brackets`` while a budget allows: ``(iteration, bracket)``.
+
+    Parameters
+    ----------
+    brackets : sequence of Bracket
+        One iteration's brackets, in the order they run.
+    n_iterations : int or None, default=1
+        The most iterations; ``None``: no limit.
+    max_epochs : int or None, default=None
+        The most epochs the brackets plan (:attr:`Bracket.partial_fit_calls`) in all: a
+        bracket is yielded only while its epochs fit in what is left, and the cycle ends
+        at the first that does not. ``None``: no limit.
+
+    Yields
+    ------
+    tuple of (int, Bracket)
+        The iteration (from 1) and the bracket; endless when both limits are ``None``.
+
+    Examples
+    --------
+    >>> brackets = hyperband_brackets(9)
+    >>> [(i, b.index) for i, b in budget_cycle(brackets, 2)]
+    [(1, 2), (1, 1), (1, 0), (2, 2), (2, 1), (2, 0)]
+    >>> sum(b.partial_fit_calls for b in brackets)
+    69
+    >>> [(i, b.index) for i, b in budget_cycle(brackets, None, max_epochs=100)]
+    [(1, 2), (1, 1), (1, 0), (2, 2)]
+    """
+    spent = 0
+    for iteration in itertools.count(1):
+        if n_iterations is not None and iteration > n_iterations:
+            return
+        for bracket in brackets:
+            if max_epochs is not None and spent + bracket.partial_fit_calls > max_epochs:
+                return
+            spent += bracket.partial_fit_calls
+            yield iteration, bracket
+
+
+def plan_metadata(brackets: Sequence[Bracket] | Sequence[tuple[int, Bracket]]) -> dict:
     """The plan in dask-ml's ``HyperbandSearchCV.metadata`` format, plus each bracket's rungs.
 
     Parameters
     ----------
-    brackets : list of Bracket
-        As returned by :func:`hyperband_brackets`.
+    brackets : list of Bracket, or of (iteration, Bracket) pairs
+        As returned by :func:`hyperband_brackets`, or by :func:`budget_cycle`.
 
     Returns
     -------
@@ -358,6 +403,7 @@ def plan_metadata(brackets: list[Bracket]) -> dict:
         ``{"n_models": int, "partial_fit_calls": int, "brackets": [{"bracket": s,
         "n_models": int, "partial_fit_calls": int, "rungs": [(n_models, epochs), ...]},
         ...]}``. ``partial_fit_calls`` counts epochs, with promoted models resuming.
+        Given pairs, each bracket's entry starts with its ``iteration``.
 
     Examples
     --------
@@ -367,16 +413,18 @@ def plan_metadata(brackets: list[Bracket]) -> dict:
     >>> meta["brackets"][-1]
     {'bracket': 0, 'n_models': 4, 'partial_fit_calls': 108, 'rungs': [(4, 27)]}
     """
+    pairs = [item if isinstance(item, tuple) else (None, item) for item in brackets]
     return {
-        "n_models": sum(b.n_models for b in brackets),
-        "partial_fit_calls": sum(b.partial_fit_calls for b in brackets),
+        "n_models": sum(b.n_models for _, b in pairs),
+        "partial_fit_calls": sum(b.partial_fit_calls for _, b in pairs),
         "brackets": [
             {
+                **({} if iteration is None else {"iteration": iteration}),
                 "bracket": b.index,
                 "n_models": b.n_models,
                 "partial_fit_calls": b.partial_fit_calls,
                 "rungs": [(r.n_models, r.epochs) for r in b.rungs],
             }
-            for b in brackets
+            for iteration, b in pairs
         ],
     }

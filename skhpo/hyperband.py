@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from numbers import Integral
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
@@ -117,13 +117,27 @@ class HyperbandSearchCV(BaseEpochSearchCV):
         prediction pass over it): ``cv_results_`` gets ``mean_train_score``,
         ``std_train_score`` (0: one split) and ``split0_train_score``, the trial's last
         training score, and each ``history_`` record a ``train_score``.
+    n_iterations : int or None, default=1
+        Hyperband iterations to run (keras-tuner's ``hyperband_iterations``): each runs
+        every bracket once, with new configurations. ``None``: as many as
+        ``max_epochs_total`` or ``max_time`` allow (one of them is then needed).
+    max_epochs_total : int or None, default=None
+        The most epochs all trials may train together: brackets start, in Hyperband's
+        cycle, while the epochs ``metadata`` plans for them fit in it, and the search
+        ends at the first that does not fit.
+    max_time : float or None, default=None
+        Seconds this ``fit`` may run: once they have passed, no bracket starts and no
+        trial is promoted (it ends pruned); tasks still waiting in-process are dropped,
+        and those already training finish and are in the results. See
+        :ref:`hyperband-budget`.
 
     Attributes
     ----------
     cv_results_ : dict of numpy arrays
         One entry per trial: ``params``, ``param_<name>``, ``test_score`` (the last
         score), ``mean_test_score``, ``std_test_score``, ``rank_test_score``,
-        ``model_id`` (fixed-width strings), ``bracket``, ``partial_fit_calls`` (epochs trained),
+        ``model_id`` (fixed-width strings), ``iteration`` (from 1), ``bracket``,
+        ``partial_fit_calls`` (epochs trained),
         ``mean_partial_fit_time`` (per epoch), ``mean_score_time``, ``state``
         ("completed", "pruned" or "failed"), ``stopped_early`` and ``error``.
     history_ : list of dict
@@ -134,8 +148,9 @@ class HyperbandSearchCV(BaseEpochSearchCV):
     model_history_ : dict of list of dict
         ``history_`` grouped by ``model_id``.
     metadata_ : dict
-        What ran, in the format of :attr:`metadata`; a bracket's ``decisions`` are the
-        epochs at which its trials were scored.
+        What ran, in the format of :attr:`metadata`: every bracket started, of every
+        iteration; a bracket's ``decisions`` are the epochs at which its trials were
+        scored.
     best_estimator_ : estimator
         The best trial's trained model (see ``refit``).
     best_params_ : dict
@@ -193,7 +208,14 @@ class HyperbandSearchCV(BaseEpochSearchCV):
     _parameter_constraints: dict = {
         **BaseEpochSearchCV._parameter_constraints,
         "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "n_iterations": [Interval(Integral, 1, None, closed="left"), None],
+        "max_epochs_total": [Interval(Integral, 1, None, closed="left"), None],
+        "max_time": [Interval(Real, 0, None, closed="neither"), None],
     }
+    _budget_params = ("n_iterations", "max_epochs_total", "max_time")
+    _plan_params = (*BaseEpochSearchCV._plan_params, *_budget_params)
+    # a larger budget extends a search from its storage
+    _not_in_fingerprint = (*BaseEpochSearchCV._not_in_fingerprint, *_budget_params)
 
     def __init__(
         self,
@@ -220,6 +242,9 @@ class HyperbandSearchCV(BaseEpochSearchCV):
         sampler: str = "random",
         sampler_kwargs: dict | None = None,
         return_train_score: bool = False,
+        n_iterations: int | None = 1,
+        max_epochs_total: int | None = None,
+        max_time: float | None = None,
     ) -> None:
         self.estimator = estimator
         self.parameters = parameters
@@ -243,9 +268,20 @@ class HyperbandSearchCV(BaseEpochSearchCV):
         self.sampler = sampler
         self.sampler_kwargs = sampler_kwargs
         self.return_train_score = return_train_score
+        self.n_iterations = n_iterations
+        self.max_epochs_total = max_epochs_total
+        self.max_time = max_time
 
     def _brackets(self) -> list[Bracket]:
         return hyperband_brackets(self.max_iter, self.aggressiveness)
+
+    def _budget(self) -> tuple[int | None, int | None, float | None]:
+        if self.n_iterations is None and self.max_epochs_total is None and self.max_time is None:
+            raise ValueError(
+                "n_iterations=None runs until max_epochs_total or max_time is spent: give "
+                "one of them, or an int n_iterations"
+            )
+        return (self.n_iterations, self.max_epochs_total, self.max_time)
 
     def _bracket_search_params(self, brackets: list[Bracket]) -> list[dict]:
         shared = self._shared_search_params()

@@ -230,7 +230,8 @@ def test_basic(c, array_type, library, max_iter):
 @pytest.mark.xfail(
     strict=True,
     reason="deliberate: skhpo's metadata brackets also carry 'rungs' ((n_models, epochs) "
-    "pairs, which skhpo's plots and progress use) besides dask-ml's five keys, which are "
+    "pairs, which skhpo's plots and progress use) and 'iteration' (the Hyperband iteration, "
+    "for n_iterations > 1) besides dask-ml's five keys, which are "
     "all there with dask-ml's meaning; the other assertions pass "
     "(tests/test_hyperband.py::test_metadata_in_dask_ml_format)",
 )
@@ -349,7 +350,8 @@ def test_successive_halving_params(c):
     strict=True,
     reason="skhpo's constructors take more parameters than dask-ml's (error_score, refit, "
     "asynchronous, scheduler, resources, callbacks, storage, timeout, sampler, "
-    "sampler_kwargs, return_train_score), so both key sets are supersets; and the test "
+    "sampler_kwargs, return_train_score, n_iterations, max_epochs_total, max_time), so both "
+    "key sets are supersets; and the test "
     "reads dask-ml's private `_SuccessiveHalvings_`",
 )
 def test_correct_params(c):
