@@ -93,6 +93,7 @@ class TrialRecord:
     train_scores: list = field(default_factory=list)  # with return_train_score, per scoring
     error: str | None = None
     stopped_early: bool = False
+    worker: str | None = None  # where its last task ran (a dask worker's address)
 
     @property
     def score(self) -> float:
@@ -124,6 +125,7 @@ class TrialRecord:
         self.epochs = record.epochs
         self.error = record.error
         self.stopped_early = record.stopped_early
+        self.worker = record.worker
 
 
 _ERROR_LINE_MAX = 200
