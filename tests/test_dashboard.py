@@ -335,3 +335,25 @@ def _run(search, errors):
         search.fit(*_xy())
     except BaseException as exc:  # noqa: BLE001 - the test reports it
         errors.append(exc)
+
+
+class FailsLater(CurveClassifier):
+    """Raises in its 12th epoch overall: after the first trials were scored."""
+
+    calls = []
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        FailsLater.calls.append(1)
+        if len(FailsLater.calls) == 12:
+            raise RuntimeError("boom in partial_fit")
+        return super().partial_fit(X, y, classes=classes, sample_weight=sample_weight)
+
+
+def test_a_search_that_raises_leaves_no_trial_running_without_storage(tmp_path):
+    cb = DashboardCallback(tmp_path / "dash.db")
+    FailsLater.calls.clear()
+    with pytest.raises(RuntimeError, match="boom in partial_fit"):
+        _fit(cb, {"a": (0.0, 1.0)}, estimator=FailsLater(), error_score="raise")
+    states = [t.state for t in _study(cb).trials]
+    assert len(states) >= 9  # bracket 2's first rung
+    assert TrialState.RUNNING not in states
