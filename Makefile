@@ -11,7 +11,7 @@ LINT_PATHS := skhpo tests examples docs/conf.py $(wildcard bench)
 # Quiet TensorFlow's C++ start-up logging.
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: setup demo test test-oldest bench docs lint format clean
+.PHONY: setup chromium demo test test-oldest bench docs lint format clean
 
 # Create the venv if missing and install skhpo with every extra, once: the stamp is
 # remade only when the packaging files change.
@@ -23,10 +23,18 @@ $(STAMP): pyproject.toml setup.py
 	$(PY) -m pip install -q -e ".[dev]"
 	touch $(STAMP)
 
+# Headless Chromium for the dashboard's browser test (tests/test_dashboard.py), installed
+# from Debian's package when missing and we are root (as in CI); otherwise that test skips.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	{ test "$$(id -u)" = 0 && command -v apt-get >/dev/null 2>&1 && \
+	  apt-get update -q && apt-get install -y -q chromium; } || \
+	echo "chromium is not installed (needs root and apt-get): the browser test will skip"
+
 demo: setup
 	$(PY) examples/hyperband_keras_digits.py
 
-test: setup
+test: setup chromium
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The test suite against the lower bounds of pyproject.toml (.ci/oldest-constraints.txt
@@ -41,7 +49,7 @@ $(OLDEST_STAMP): pyproject.toml setup.py .ci/oldest-constraints.txt
 	$(OLDEST_PY) -m pip install -q -c .ci/oldest-constraints.txt -e ".[test]"
 	touch $(OLDEST_STAMP)
 
-test-oldest: $(OLDEST_STAMP)
+test-oldest: $(OLDEST_STAMP) chromium
 	$(OLDEST_PY) -m pytest $(PYTEST_ARGS)
 
 # The canonical benchmark, with the peers of the bench extra (keras-tuner, scikit-optimize)

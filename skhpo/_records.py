@@ -94,6 +94,7 @@ class TrialRecord:
     error: str | None = None
     stopped_early: bool = False
     iteration: int = 1  # the Hyperband iteration the trial's bracket belongs to
+    worker: str | None = None  # where its last task ran (a dask worker's address)
 
     @property
     def score(self) -> float:
@@ -125,6 +126,7 @@ class TrialRecord:
         self.epochs = record.epochs
         self.error = record.error
         self.stopped_early = record.stopped_early
+        self.worker = record.worker
 
 
 _ERROR_LINE_MAX = 200
