@@ -363,39 +363,27 @@ class _Numeric(Dimension):
 
     # -- what Real and Integer share; the hooks below say where they differ ------------------
 
-    def __init__(
+    def _init_bounds(
         self,
-        low: float,
-        high: float,
-        log: bool = False,
-        *,
-        step: float | None = None,
-        prior: str | None = None,
-        when: Mapping[str, Any] | None = None,
-        name: str | None = None,
+        low: Any,
+        high: Any,
+        log: Any,
+        prior: str | None,
+        when: Mapping[str, Any] | None,
+        name: str | None,
     ) -> None:
-        low, high = self._bounds(low, high)
+        """Store the (converted) bounds, the prior, ``when`` and ``name``."""
         self.log = _check_prior(log, prior)
         self.low, self.high = low, high
         self.name = _check_name(name)
         self.when = _check_when(when)
-        self._check_range()
+
+    def _check_log_low(self) -> None:
         if self.log and self.low <= 0:
             raise ValueError(
                 f"a log-uniform prior needs low > 0, got low={self.low!r}; use a uniform prior "
                 "or a positive lower bound"
             )
-        self.step = self._check_step(step, is_int=self._is_int)
-        if self._is_int and self.step == 1 and not self.log:
-            self.step = None  # every integer: Integer(low, high) itself
-
-    @abstractmethod
-    def _bounds(self, low: Any, high: Any) -> tuple[Any, Any]:
-        """``low`` and ``high`` checked and converted (float or int)."""
-
-    @abstractmethod
-    def _check_range(self) -> None:
-        """Raise if ``[low, high]`` is no range of this dimension."""
 
     def _draw(self, random_state: np.random.RandomState) -> Any:
         """Draw off the grid (``step`` is None)."""
@@ -479,21 +467,29 @@ class Real(_Numeric):
     [0.0, 0.05, 0.1, 0.15]
     """
 
-    _is_int = False
-
-    def _bounds(self, low: Any, high: Any) -> tuple[float, float]:
+    def __init__(
+        self,
+        low: float,
+        high: float,
+        log: bool = False,
+        *,
+        step: float | None = None,
+        prior: str | None = None,
+        when: Mapping[str, Any] | None = None,
+        name: str | None = None,
+    ) -> None:
         for bound, what in ((low, "low"), (high, "high")):
             if not _is_number(bound) or not math.isfinite(bound):
                 raise ValueError(f"{what} must be a finite number, got {bound!r}")
-        return float(low), float(high)
-
-    def _check_range(self) -> None:
+        self._init_bounds(float(low), float(high), log, prior, when, name)
         if not self.low < self.high:
             raise ValueError(f"low ({self.low!r}) must be lower than high ({self.high!r})")
         if not math.isfinite(self.high - self.low):
             raise ValueError(
                 f"the range from {self.low!r} to {self.high!r} is too wide for a float"
             )
+        self._check_log_low()
+        self.step = self._check_step(step, is_int=False)
 
     def _clip(self, x: float) -> float:
         return float(min(max(x, self.low), self.high))
@@ -550,20 +546,30 @@ class Integer(_Numeric):
 
     _past_high = 1
 
-    _is_int = True
-
-    def _bounds(self, low: Any, high: Any) -> tuple[int, int]:
+    def __init__(
+        self,
+        low: int,
+        high: int,
+        log: bool = False,
+        *,
+        step: int | None = None,
+        prior: str | None = None,
+        when: Mapping[str, Any] | None = None,
+        name: str | None = None,
+    ) -> None:
         for bound, what in ((low, "low"), (high, "high")):
             if not _is_int(bound):
                 raise ValueError(
                     f"{what} of an Integer must be an int, got {bound!r}; use Real for a "
                     "range of floats"
                 )
-        return int(low), int(high)
-
-    def _check_range(self) -> None:
+        self._init_bounds(int(low), int(high), log, prior, when, name)
         if self.low > self.high:
             raise ValueError(f"low ({self.low!r}) must not be greater than high ({self.high!r})")
+        self._check_log_low()
+        self.step = self._check_step(step, is_int=True)
+        if self.step == 1 and not self.log:
+            self.step = None  # every integer: Integer(low, high) itself
 
     def _clip(self, x: float) -> int:
         return int(min(max(math.floor(x), self.low), self.high))
