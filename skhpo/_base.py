@@ -64,6 +64,19 @@ def _estimator_has(attr: str):
     return check
 
 
+def _delegate(method: str):
+    """A search's ``method(X)``: the best estimator's, there only when it has it."""
+
+    def call(self: BaseEpochSearchCV, X):
+        check_is_fitted(self, "best_estimator_")
+        return getattr(self.best_estimator_, method)(X)
+
+    call.__name__ = method
+    call.__qualname__ = f"BaseEpochSearchCV.{method}"
+    call.__doc__ = f"Call ``{method}`` on the best estimator."
+    return available_if(_estimator_has(method))(call)
+
+
 class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
     """Base class of searches whose budget is epochs spent through ``partial_fit``."""
 
@@ -564,41 +577,12 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
         check_is_fitted(self, "best_estimator_")
         return self.best_estimator_.n_features_in_
 
-    @available_if(_estimator_has("predict"))
-    def predict(self, X):
-        """Call ``predict`` on the best estimator."""
-        check_is_fitted(self, "best_estimator_")
-        return self.best_estimator_.predict(X)
-
-    @available_if(_estimator_has("predict_proba"))
-    def predict_proba(self, X):
-        """Call ``predict_proba`` on the best estimator."""
-        check_is_fitted(self, "best_estimator_")
-        return self.best_estimator_.predict_proba(X)
-
-    @available_if(_estimator_has("predict_log_proba"))
-    def predict_log_proba(self, X):
-        """Call ``predict_log_proba`` on the best estimator."""
-        check_is_fitted(self, "best_estimator_")
-        return self.best_estimator_.predict_log_proba(X)
-
-    @available_if(_estimator_has("decision_function"))
-    def decision_function(self, X):
-        """Call ``decision_function`` on the best estimator."""
-        check_is_fitted(self, "best_estimator_")
-        return self.best_estimator_.decision_function(X)
-
-    @available_if(_estimator_has("transform"))
-    def transform(self, X):
-        """Call ``transform`` on the best estimator."""
-        check_is_fitted(self, "best_estimator_")
-        return self.best_estimator_.transform(X)
-
-    @available_if(_estimator_has("inverse_transform"))
-    def inverse_transform(self, X):
-        """Call ``inverse_transform`` on the best estimator."""
-        check_is_fitted(self, "best_estimator_")
-        return self.best_estimator_.inverse_transform(X)
+    predict = _delegate("predict")
+    predict_proba = _delegate("predict_proba")
+    predict_log_proba = _delegate("predict_log_proba")
+    decision_function = _delegate("decision_function")
+    transform = _delegate("transform")
+    inverse_transform = _delegate("inverse_transform")
 
     def score(self, X, y=None):
         """Score the best estimator on ``(X, y)`` with the search's scorer."""

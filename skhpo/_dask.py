@@ -121,7 +121,7 @@ class _DaskStep:
         self.resubmits = 0
 
     @property
-    def state(self) -> Any:
+    def handle(self) -> Any:
         return self.pair
 
     def record(self) -> StepRecord:

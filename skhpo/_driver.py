@@ -255,15 +255,15 @@ class _StoredStep:
         self._index = index
 
     @property
-    def state(self) -> Any:
+    def handle(self) -> Any:
         return self._storage.load_checkpoint(self._index)
 
 
 class _Held:
     """A trial's live state taken back from a task that never ran (``max_time``)."""
 
-    def __init__(self, state: Any) -> None:
-        self.state = state
+    def __init__(self, handle: Any) -> None:
+        self.handle = handle
 
 
 # -- sinks: where what happened goes --------------------------------------------------------
@@ -591,7 +591,7 @@ class _Loop:
     def _submit_task(self, i: int, target: int, rung: int) -> None:
         trial = self.trials[i]
         if i in self.live:
-            source = self.live.pop(i).state
+            source = self.live.pop(i).handle
         else:
             source = TrialSpec(trial.model_id, self.settings.estimator, trial.params)
         step = self.executor.submit(
@@ -729,7 +729,7 @@ class _Loop:
         if self.best_final is None or not self.settings.fetch_best:
             return None
         step = self.best_final[1]
-        state = step.state if isinstance(step, _StoredStep) else self.executor.fetch(step.state)
+        state = step.handle if isinstance(step, _StoredStep) else self.executor.fetch(step.handle)
         return state.estimator
 
     def _outcome(self) -> SearchOutcome:

@@ -20,11 +20,12 @@ __all__ = ["Completed", "Executor", "InProcessExecutor", "Step"]
 
 
 class Step(Protocol):
-    """A submitted task: its trial state stays remote, its record comes back."""
+    """A submitted task: its trial's live state stays remote, its record comes back."""
 
     @property
-    def state(self) -> Any:
-        """Opaque handle of the trial state, to pass to the trial's next task."""
+    def handle(self) -> Any:
+        """Opaque handle of the trial's live state (a :class:`~skhpo._worker.TrialState`),
+        to pass to the trial's next task or to :meth:`Executor.fetch`."""
 
     def record(self) -> Any:
         """The task's small record; re-raises the task's exception if it raised."""
@@ -101,7 +102,7 @@ class _LazyStep:
             self._error = exc
 
     @property
-    def state(self) -> Any:
+    def handle(self) -> Any:
         self.run()
         return self._state
 

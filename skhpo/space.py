@@ -361,6 +361,63 @@ class _Numeric(Dimension):
         t = ((math.log(x) if self.log else x) - lo) / (hi - lo)
         return min(max(t, 0.0), 1.0)
 
+    # -- what Real and Integer share; the hooks below say where they differ ------------------
+
+    def _init_bounds(
+        self,
+        low: Any,
+        high: Any,
+        log: Any,
+        prior: str | None,
+        when: Mapping[str, Any] | None,
+        name: str | None,
+    ) -> None:
+        """Store the (converted) bounds, the prior, ``when`` and ``name``."""
+        self.log = _check_prior(log, prior)
+        self.low, self.high = low, high
+        self.name = _check_name(name)
+        self.when = _check_when(when)
+
+    def _check_log_low(self) -> None:
+        if self.log and self.low <= 0:
+            raise ValueError(
+                f"a log-uniform prior needs low > 0, got low={self.low!r}; use a uniform prior "
+                "or a positive lower bound"
+            )
+
+    def _draw(self, random_state: np.random.RandomState) -> Any:
+        """Draw off the grid (``step`` is None)."""
+        return self._clip(self._at(random_state.uniform()))
+
+    def _nearest(self, value: Any) -> Any:
+        """The value of this dimension nearest ``value``."""
+        return self._clip(self._number(value))
+
+    def _middle(self, x: Any) -> float:
+        """The point of the sampling interval that stands for the value ``x``."""
+        return x
+
+    def rvs(self, random_state: np.random.RandomState) -> Any:
+        """Draw one value in ``[low, high]`` (a grid point, with ``step``)."""
+        if self.step is not None:
+            return self._grid_value(int(random_state.randint(self._size)))
+        return self._draw(random_state)
+
+    def to_unit(self, value: Any) -> np.ndarray:
+        """The point of ``[0, 1]`` that ``value`` (clipped to ``[low, high]``) maps to; with
+        ``step``, the middle of the interval of the nearest grid point."""
+        x = self._nearest(value)
+        if self.step is not None:
+            return np.array([(self._grid_index(x) + 0.5) / self._size])
+        return np.array([self._fraction(self._middle(x))])
+
+    def from_unit(self, u: Any) -> Any:
+        """The value at ``u`` (clipped to ``[0, 1]``); with ``step``, a grid point."""
+        t = float(self._unit_input(u)[0])
+        if self.step is not None:
+            return self._grid_at(t)
+        return self._clip(self._at(t))
+
 
 class Real(_Numeric):
     """A real parameter in ``[low, high]``, uniform or log-uniform.
@@ -424,46 +481,18 @@ class Real(_Numeric):
         for bound, what in ((low, "low"), (high, "high")):
             if not _is_number(bound) or not math.isfinite(bound):
                 raise ValueError(f"{what} must be a finite number, got {bound!r}")
-        self.log = _check_prior(log, prior)
-        self.low, self.high = float(low), float(high)
-        self.name = _check_name(name)
-        self.when = _check_when(when)
+        self._init_bounds(float(low), float(high), log, prior, when, name)
         if not self.low < self.high:
             raise ValueError(f"low ({self.low!r}) must be lower than high ({self.high!r})")
         if not math.isfinite(self.high - self.low):
             raise ValueError(
                 f"the range from {self.low!r} to {self.high!r} is too wide for a float"
             )
-        if self.log and self.low <= 0:
-            raise ValueError(
-                f"a log-uniform prior needs low > 0, got low={self.low!r}; use a uniform prior "
-                "or a positive lower bound"
-            )
+        self._check_log_low()
         self.step = self._check_step(step, is_int=False)
 
     def _clip(self, x: float) -> float:
         return float(min(max(x, self.low), self.high))
-
-    def rvs(self, random_state: np.random.RandomState) -> float:
-        """Draw one float in ``[low, high]`` (a grid point, with ``step``)."""
-        if self.step is not None:
-            return self._grid_value(int(random_state.randint(self._size)))
-        return self._clip(self._at(random_state.uniform()))
-
-    def to_unit(self, value: float) -> np.ndarray:
-        """``[(value - low) / (high - low)]`` (log scale when ``log``), clipped; with
-        ``step``, the middle of the interval of the nearest grid point."""
-        x = self._clip(self._number(value))
-        if self.step is not None:
-            return np.array([(self._grid_index(x) + 0.5) / self._size])
-        return np.array([self._fraction(x)])
-
-    def from_unit(self, u: Any) -> float:
-        """The float at ``u`` (clipped to ``[0, 1]``); with ``step``, a grid point."""
-        t = float(self._unit_input(u)[0])
-        if self.step is not None:
-            return self._grid_at(t)
-        return self._clip(self._at(t))
 
 
 class Integer(_Numeric):
@@ -534,17 +563,10 @@ class Integer(_Numeric):
                     f"{what} of an Integer must be an int, got {bound!r}; use Real for a "
                     "range of floats"
                 )
-        self.log = _check_prior(log, prior)
-        self.low, self.high = int(low), int(high)
-        self.name = _check_name(name)
-        self.when = _check_when(when)
+        self._init_bounds(int(low), int(high), log, prior, when, name)
         if self.low > self.high:
             raise ValueError(f"low ({self.low!r}) must not be greater than high ({self.high!r})")
-        if self.log and self.low <= 0:
-            raise ValueError(
-                f"a log-uniform prior needs low > 0, got low={self.low!r}; use a uniform prior "
-                "or a positive lower bound"
-            )
+        self._check_log_low()
         self.step = self._check_step(step, is_int=True)
         if self.step == 1 and not self.log:
             self.step = None  # every integer: Integer(low, high) itself
@@ -552,31 +574,19 @@ class Integer(_Numeric):
     def _clip(self, x: float) -> int:
         return int(min(max(math.floor(x), self.low), self.high))
 
-    def rvs(self, random_state: np.random.RandomState) -> int:
-        """Draw one int in ``[low, high]`` (a grid point, with ``step``)."""
-        if self.step is not None:
-            return self._grid_value(int(random_state.randint(self._size)))
+    def _draw(self, random_state: np.random.RandomState) -> int:
         if not self.log:
             return int(random_state.randint(self.low, self.high + 1))
-        return self._clip(self._at(random_state.uniform()))
+        return super()._draw(random_state)
 
-    def to_unit(self, value: int) -> np.ndarray:
-        """The middle of the interval that ``value`` (rounded, clipped) owns."""
-        k = int(min(max(round(self._number(value)), self.low), self.high))
-        if self.step is not None:
-            return np.array([(self._grid_index(k) + 0.5) / self._size])
+    def _nearest(self, value: Any) -> int:
+        return int(min(max(round(self._number(value)), self.low), self.high))
+
+    def _middle(self, x: int) -> float:
+        """The middle of the interval that the integer ``x`` owns."""
         if self.log:
-            mid = math.exp((math.log(k) + math.log(k + 1)) / 2)
-        else:
-            mid = k + 0.5
-        return np.array([self._fraction(mid)])
-
-    def from_unit(self, u: Any) -> int:
-        """The int whose interval holds ``u`` (clipped to ``[0, 1]``)."""
-        t = float(self._unit_input(u)[0])
-        if self.step is not None:
-            return self._grid_at(t)
-        return self._clip(self._at(t))
+            return math.exp((math.log(x) + math.log(x + 1)) / 2)
+        return x + 0.5
 
 
 class Categorical(Dimension):

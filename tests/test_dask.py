@@ -203,7 +203,7 @@ def test_a_cancelled_step_is_submitted_again_from_its_recipe(client):
     data = executor.put(10)
     first = executor.submit(_step, 0, data, 1)
     assert first.record().epochs == 11
-    second = executor.submit(_step, first.state, data, 2)
+    second = executor.submit(_step, first.handle, data, 2)
     assert second.record().epochs == 23
     client.cancel([first.pair, first.record_future, second.pair, second.record_future, data])
     assert second.record_future.cancelled()
@@ -211,7 +211,7 @@ def test_a_cancelled_step_is_submitted_again_from_its_recipe(client):
     client.cancel([second.pair, second.record_future])
     (done,) = list(executor.as_completed([second]))  # as_completed submits it again
     assert done is second and not done.record_future.cancelled()
-    assert done.record().epochs == 23 and executor.fetch(done.state) == 23
+    assert done.record().epochs == 23 and executor.fetch(done.handle) == 23
     executor.close()
 
 

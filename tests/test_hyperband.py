@@ -12,6 +12,7 @@ import scipy.sparse as sp
 from fakes import CountingScaler, CurveClassifier
 from scipy.stats import loguniform
 from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import SGDClassifier, SGDRegressor
 from sklearn.model_selection import cross_val_score
 from sklearn.neural_network import MLPClassifier
@@ -214,6 +215,10 @@ def test_delegation(small_xy):
     assert search.score(X, y) == search.best_estimator_.score(X, y)
     assert not hasattr(search, "transform")
     assert search.n_features_in_ == 4
+    assert search.predict.__name__ == "predict"
+    assert "predict_proba" in search.predict_proba.__doc__
+    with pytest.raises(NotFittedError):
+        _search(max_iter=3).predict(X)
 
 
 def test_sklearn_citizenship(digits):
