@@ -120,7 +120,8 @@ class BayesSearchCV(BaseSearchCV):
     n_iter : int, default=50
         Settings evaluated per search space (unless given with the space).
     scoring : str, callable, list, tuple or dict, default=None
-        As in scikit-learn. With several metrics, ``refit`` names the one optimised.
+        As in scikit-learn. With several metrics, ``refit`` must name the one optimised
+        (as in skopt); anything else is an error before any fit.
     fit_params : dict, default=None
         Passed to the estimator's ``fit``, merged with ``fit``'s keyword arguments
         (which win).

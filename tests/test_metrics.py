@@ -234,6 +234,13 @@ def test_plot_learning_curves_of_a_metric(small_xy):
         np.testing.assert_allclose(line.get_ydata(), [sign * h["score"] for h in first])
         assert ax.get_ylabel() == f"validation {metric or 'inverted'}"
         matplotlib.pyplot.close(fig)
+    from skhpo.plot import plot_parameter_scores
+
+    fig = plot_parameter_scores(search, "a")
+    points = np.concatenate([c.get_offsets()[:, 1] for c in fig.axes[0].collections])
+    assert set(points) <= set(search.cv_results_["mean_test_inverted"])
+    assert fig.axes[0].get_ylabel() == "final validation inverted"
+    matplotlib.pyplot.close(fig)
     with pytest.raises(ValueError, match=r"metric='f1' is not a metric of this search"):
         plot_learning_curves(search, metric="f1")
     single = _search().fit(*small_xy)
@@ -280,3 +287,12 @@ def test_a_step_record_stored_before_metric_scores_reads_back():
     old = pickle.loads(_dumps(record))
     assert old.metric_scores is None and old.train_metric_scores is None
     assert old.scores == ((1, 0.5, 0.0),)
+
+
+def test_a_refit_string_with_one_metric_acts_as_true(small_xy):
+    # as in scikit-learn, where refit_metric is then "score"
+    named = _search(refit="anything").fit(*small_xy)
+    true = _search(refit=True).fit(*small_xy)
+    assert named.multimetric_ is False and "mean_test_score" in named.cv_results_
+    assert named.best_index_ == true.best_index_ and named.best_score_ == true.best_score_
+    assert named.best_estimator_.n_train_ == len(small_xy[0])  # refitted on all the data
