@@ -14,7 +14,7 @@ import os
 import sys
 import warnings
 from functools import partial
-from numbers import Real
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
@@ -89,11 +89,11 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
         "tol": [Interval(Real, 0, None, closed="left"), None, "nan"],
         "test_size": [Interval(Real, 0, 1, closed="neither"), None],
         "random_state": ["random_state"],
-        "scoring": [StrOptions(set(get_scorer_names())), callable, None],
+        "scoring": [StrOptions(set(get_scorer_names())), callable, list, tuple, set, dict, None],
         "verbose": ["verbose"],
         "prefix": [str],
         "error_score": [StrOptions({"raise"}), Real],
-        "refit": ["boolean"],
+        "refit": ["boolean", str, callable],
         "asynchronous": ["boolean"],
         "scheduler": [None, str],
         "resources": [dict, None],
@@ -258,9 +258,8 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
             random_state=self.random_state,
         )
         sampler, per_bracket = self._sampler(space, brackets, check_random_state(self.random_state))
-        worker_scorer = check_scoring(_final_step(self.estimator), scoring=self.scoring)
-        self.scorer_ = check_scoring(self.estimator, scoring=self.scoring)
-        self.multimetric_ = False
+        worker_scorer, self.scorer_, metrics = self._scorers()
+        self.multimetric_ = metrics is not None
         self.n_splits_ = 1
         callbacks = self._callbacks()
         # One way out, whatever raises where: what was opened is closed (last first), and
@@ -289,13 +288,36 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
                 storage=storage,
                 sampler=sampler,
                 error_score=self.error_score,
-                fetch_best=not self.refit,
+                fetch_best=not self.refit and not self.multimetric_,
                 max_time=max_time,
             )
-            self._store_results(outcome)
+            self._store_results(outcome, metrics)
             if outcome.best_index is None:
                 _raise_all_failed(outcome.trials)
-            self._set_best_estimator(executor, outcome.best_estimator, data)
+            if self.refit or not self.multimetric_:
+                self._set_best_estimator(executor, outcome.best_estimator, data)
+        return self
+
+    def _scorers(self) -> tuple[Any, Any, list[str] | None]:
+        """``(scorer of the trained step, scorer_, metric names)``: the names are None
+        for one metric (or a callable ``scoring``, whose metrics are known once it has
+        scored). Checks ``refit`` against several metrics, as scikit-learn does."""
+        final = _final_step(self.estimator)
+        worker_scorer = check_scoring(final, scoring=self.scoring)  # validates lists, dicts
+        if not isinstance(self.scoring, list | tuple | set | dict):
+            return worker_scorer, check_scoring(self.estimator, scoring=self.scoring), None
+        names = list(self.scoring)
+        _check_refit_for_multimetric(self.refit, names)
+        if isinstance(self.scoring, dict):
+            scorers = {k: check_scoring(self.estimator, scoring=v) for k, v in self.scoring.items()}
+        else:
+            scorers = {k: check_scoring(self.estimator, scoring=k) for k in names}
+        return worker_scorer, scorers, names
+
+    def _rank_metric(self) -> str | None:
+        """The metric that ranks and promotes trials when the scorer returns several:
+        the one ``refit`` names (None: the first)."""
+        return self.refit if isinstance(self.refit, str) else None
         return self
 
     def _task_data(self, data: SplitData, scorer, storage, executor) -> SearchData:
@@ -311,6 +333,7 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
             patience=self._patience(),
             tol=self._tol(),
             return_train_score=bool(self.return_train_score),
+            metric=self._rank_metric(),
             checkpoint=storage is not None,
             # a task run again (after a lost worker) reads its rung back
             storage_path=(
@@ -482,10 +505,18 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
 
         return stack.enter_context(Client(self.scheduler, set_as_default=False))
 
-    def _store_results(self, outcome) -> None:
+    def _store_results(self, outcome, metrics) -> None:
         trials = outcome.trials
         self.search_stats_ = dict(outcome.stats)
-        self.cv_results_ = cv_results(trials, train_scores=bool(self.return_train_score))
+        seen = [name for t in trials for name in t.metrics]  # a callable scoring's metrics
+        if seen and metrics is None:
+            self.multimetric_ = True
+            _check_refit_for_multimetric(self.refit, seen)
+        if self.multimetric_:
+            metrics = list(dict.fromkeys([*(metrics or []), *seen]))
+        self.cv_results_ = cv_results(
+            trials, train_scores=bool(self.return_train_score), metrics=metrics
+        )
         # In the order the scores were taken (tasks finish out of order on a cluster).
         self.history_ = sorted(outcome.history, key=lambda rec: rec["elapsed_wall_time"])
         self.model_history_ = {t.model_id: [] for t in trials}
@@ -518,10 +549,15 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
                 TrialFailedWarning,
                 stacklevel=3,  # fit's caller
             )
-        if outcome.best_index is not None:
-            self.best_index_ = int(outcome.best_index)
+        # As scikit-learn's searches: with several metrics and refit=False, no best_*;
+        # a callable refit chooses best_index_, and there is no best_score_.
+        if outcome.best_index is not None and (self.refit or not self.multimetric_):
+            if callable(self.refit):
+                self.best_index_ = _refit_index(self.refit, self.cv_results_)
+            else:
+                self.best_index_ = int(outcome.best_index)
+                self.best_score_ = float(trials[self.best_index_].score)
             self.best_params_ = dict(trials[self.best_index_].params)
-            self.best_score_ = float(trials[self.best_index_].score)
             self.n_iter_ = int(trials[self.best_index_].epochs)
 
     # -- validation ---------------------------------------------------------------------
@@ -585,9 +621,39 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
     inverse_transform = _delegate("inverse_transform")
 
     def score(self, X, y=None):
-        """Score the best estimator on ``(X, y)`` with the search's scorer."""
+        """Score the best estimator on ``(X, y)`` with the search's scorer (with several
+        metrics, the one ``refit`` names)."""
         check_is_fitted(self, "best_estimator_")
-        return self.scorer_(self.best_estimator_, X, y)
+        scorer = self.scorer_[self.refit] if isinstance(self.scorer_, dict) else self.scorer_
+        score = scorer(self.best_estimator_, X, y)
+        return score[self.refit] if isinstance(score, dict) else score
+
+
+def _check_refit_for_multimetric(refit: Any, names: list[str]) -> None:
+    """scikit-learn's check (``BaseSearchCV._check_refit_for_multimetric``) of ``refit``
+    with several metrics, with its message: False, a metric's name or a callable."""
+    if (
+        refit is not False
+        and not (isinstance(refit, str) and refit in names)
+        and not callable(refit)
+    ):
+        raise ValueError(
+            "For multi-metric scoring, the parameter refit must be set to a scorer key or a "
+            "callable to refit an estimator with the best parameter setting on the whole "
+            "data and make the best_* attributes available for that metric. If this is not "
+            f"needed, refit should be set to False explicitly. {refit!r} was passed."
+        )
+
+
+def _refit_index(refit: Any, results: dict) -> int:
+    """The ``best_index_`` a callable ``refit`` chooses from ``cv_results_``, checked as
+    scikit-learn checks it."""
+    index = refit(results)
+    if not isinstance(index, Integral):
+        raise TypeError("best_index_ returned is not an integer")
+    if index < 0 or index >= len(results["params"]):
+        raise IndexError("best_index_ index out of range")
+    return int(index)
 
 
 def _tell_callbacks(search: Any, begun: list, exc_type, error, traceback) -> bool:

@@ -338,7 +338,11 @@ class _Stats(_Sink):
 
 
 class _History(_Sink):
-    """``model_history_``: one entry per scoring, stored steps included."""
+    """``model_history_``: one entry per scoring, stored steps included.
+
+    ``score`` is the score that ranks the trials; with several metrics, each one's is
+    also under ``score_<name>`` (``train_score_<name>``).
+    """
 
     def __init__(self, start: float) -> None:
         self.start = start
@@ -360,10 +364,17 @@ class _History(_Sink):
                     "score_time": record.score_time,
                     "worker": record.worker,
                     **({"train_score": record.train_scores[k]} if record.train_scores else {}),
+                    **_per_metric("score_", record.metric_scores, k),
+                    **_per_metric("train_score_", record.train_metric_scores, k),
                     # a failed task's last score is its error_score
                     "error": record.error if k == last else None,
                 }
             )
+
+
+def _per_metric(prefix: str, scores: dict | None, k: int) -> dict:
+    """With several metrics, each one's ``k``-th score of a task, as ``prefix + name``."""
+    return {prefix + name: values[k] for name, values in (scores or {}).items()}
 
 
 class _SamplerSink(_Sink):

@@ -54,15 +54,20 @@ class StepRecord:
 
     ``scores`` holds ``(epochs, score, wall-clock time)`` per scoring (a failed task's
     last score is its ``error_score``); ``train_scores`` the matching training-split
-    scores, with ``return_train_score``. ``checkpoint`` is the pickled live trial, with a
-    storage; ``restored`` says the record was read back from the storage instead of
-    trained; ``worker`` and ``pid`` name where the task ran (a dask worker).
+    scores, with ``return_train_score``. With several metrics, ``scores`` holds the
+    metric that ranks the trials, and ``metric_scores`` (``train_metric_scores``) maps
+    every metric's name to its scores, one per entry of ``scores``. ``checkpoint`` is
+    the pickled live trial, with a storage; ``restored`` says the record was read back
+    from the storage instead of trained; ``worker`` and ``pid`` name where the task ran
+    (a dask worker).
     """
 
     model_id: str
     epochs: int
     scores: tuple = ()
     train_scores: tuple | None = None
+    metric_scores: dict | None = None  # several metrics: name -> tuple of scores
+    train_metric_scores: dict | None = None
     fit_time: float = 0.0
     score_time: float = 0.0
     error: str | None = None
@@ -79,6 +84,7 @@ class TrialRecord:
 
     ``scores`` holds ``(epochs, score)`` pairs, one per scoring; ``epoch_fit_times`` the
     training time per epoch of each task, ``score_times`` the time of each scoring.
+    With several metrics, ``metrics`` (``train_metrics``) holds each metric's last score.
     """
 
     index: int
@@ -91,6 +97,8 @@ class TrialRecord:
     epoch_fit_times: list = field(default_factory=list)
     score_times: list = field(default_factory=list)
     train_scores: list = field(default_factory=list)  # with return_train_score, per scoring
+    metrics: dict = field(default_factory=dict)  # several metrics: name -> last score
+    train_metrics: dict = field(default_factory=dict)
     error: str | None = None
     stopped_early: bool = False
     iteration: int = 1  # the Hyperband iteration the trial's bracket belongs to
@@ -123,10 +131,22 @@ class TrialRecord:
         trained = max(record.epochs - start_epochs, 1)
         self.epoch_fit_times.append(record.fit_time / trained)
         self.score_times.extend([record.score_time / n_scores] * len(record.scores))
+        self.metrics = _last_metrics(self.metrics, record.metric_scores, record)
+        self.train_metrics = _last_metrics(self.train_metrics, record.train_metric_scores, record)
         self.epochs = record.epochs
         self.error = record.error
         self.stopped_early = record.stopped_early
         self.worker = record.worker
+
+
+def _last_metrics(known: dict, scores: dict | None, record: StepRecord) -> dict:
+    """Each metric's last score after ``record``; a failed task without per-metric
+    scores gives every metric known so far its ``error_score``."""
+    if scores:
+        return {name: float(values[-1]) for name, values in scores.items() if values}
+    if record.error is not None and record.scores:
+        return dict.fromkeys(known, float(record.scores[-1][1]))
+    return known
 
 
 _ERROR_LINE_MAX = 200
@@ -186,29 +206,37 @@ def rank_scores(scores: np.ndarray) -> np.ndarray:
     return np.array([place[key] for key in keys], dtype=np.int32)
 
 
-def score_keys(results: dict, refit: Any) -> tuple[str, str]:
+def score_keys(results: dict, refit: Any, first: bool = True) -> tuple[str, str]:
     """The keys of the score a search ranks by in ``results``, and of its rank.
 
-    ``mean_test_score``; with several metrics, that of the metric ``refit`` names.
+    ``mean_test_score``; with several metrics, that of the metric ``refit`` names, or
+    (``refit`` False or a callable, and ``first``) of the first metric.
     """
     if "mean_test_score" in results:
         return "mean_test_score", "rank_test_score"
     if isinstance(refit, str) and f"mean_test_{refit}" in results:
         return f"mean_test_{refit}", f"rank_test_{refit}"
-    raise ValueError(
-        "cv_results_ has no mean_test_score: with several metrics in scoring, set refit "
-        f"to the name of the metric to rank by, not {refit!r}"
-    )
+    name = next((k for k in results if k.startswith("mean_test_")), None)
+    if not first or name is None or isinstance(refit, str) or refit is True:
+        raise ValueError(
+            "cv_results_ has no mean_test_score: with several metrics in scoring, set refit "
+            f"to the name of the metric to rank by, not {refit!r}"
+        )
+    return name, "rank_test_" + name.removeprefix("mean_test_")
 
 
-def cv_results(trials: list[TrialRecord], train_scores: bool = False) -> dict[str, Any]:
+def cv_results(
+    trials: list[TrialRecord], train_scores: bool = False, metrics: list[str] | None = None
+) -> dict[str, Any]:
     """``cv_results_`` of a Hyperband-style search: one entry per trial, in trial order.
 
     With ``train_scores``, also ``mean_train_score``, ``std_train_score`` and
-    ``split0_train_score``: each trial's last score on its training split.
+    ``split0_train_score``: each trial's last score on its training split. With
+    ``metrics`` (several metrics), these and ``rank_test_score`` come per metric as in
+    scikit-learn (``mean_test_<name>``, ``rank_test_<name>``, ...) instead, and there is
+    no ``test_score``.
     """
     names = sorted({name for t in trials for name in t.params})
-    scores = np.array([t.score for t in trials], dtype=float)
     results: dict[str, Any] = {
         "params": [dict(t.params) for t in trials],
         # fixed-width strings, as dask-ml's
@@ -216,29 +244,59 @@ def cv_results(trials: list[TrialRecord], train_scores: bool = False) -> dict[st
         "iteration": np.array([t.iteration for t in trials], dtype=int),
         "bracket": np.array([t.bracket for t in trials], dtype=int),
         "partial_fit_calls": np.array([t.epochs for t in trials], dtype=int),
-        "test_score": scores,
-        "mean_test_score": scores.copy(),
-        "std_test_score": np.zeros(len(trials)),
-        "split0_test_score": scores.copy(),
-        "rank_test_score": rank_scores(scores),
-        "mean_partial_fit_time": np.array([_mean(t.epoch_fit_times) for t in trials]),
-        "std_partial_fit_time": np.array([_std(t.epoch_fit_times) for t in trials]),
-        "mean_score_time": np.array([_mean(t.score_times) for t in trials]),
-        "std_score_time": np.array([_std(t.score_times) for t in trials]),
-        "state": np.array([t.status.value for t in trials], dtype=object),
-        "stopped_early": np.array([t.stopped_early for t in trials], dtype=bool),
-        "error": np.array([t.error for t in trials], dtype=object),
     }
-    if train_scores:
-        train = np.array([t.train_score for t in trials], dtype=float)
-        results["mean_train_score"] = train
-        results["std_train_score"] = np.zeros(len(trials))
-        results["split0_train_score"] = train.copy()
+    if metrics is None:
+        results["test_score"] = np.array([t.score for t in trials], dtype=float)
+        results.update(_score_columns("test", "score", results["test_score"]))
+        train = [t.train_score for t in trials] if train_scores else None
+    else:
+        for metric in metrics:
+            values = [_metric(t, t.metrics, metric, t.score) for t in trials]
+            results.update(_score_columns("test", metric, values))
+    results.update(
+        {
+            "mean_partial_fit_time": np.array([_mean(t.epoch_fit_times) for t in trials]),
+            "std_partial_fit_time": np.array([_std(t.epoch_fit_times) for t in trials]),
+            "mean_score_time": np.array([_mean(t.score_times) for t in trials]),
+            "std_score_time": np.array([_std(t.score_times) for t in trials]),
+            "state": np.array([t.status.value for t in trials], dtype=object),
+            "stopped_early": np.array([t.stopped_early for t in trials], dtype=bool),
+            "error": np.array([t.error for t in trials], dtype=object),
+        }
+    )
+    if train_scores and metrics is None:
+        results.update(_score_columns("train", "score", train, rank=False))
+    elif train_scores:
+        for metric in metrics:
+            values = [_metric(t, t.train_metrics, metric, t.train_score) for t in trials]
+            results.update(_score_columns("train", metric, values, rank=False))
     for name in names:
         results[f"param_{name}"] = _masked(
             [t.params.get(name) for t in trials], [name in t.params for t in trials]
         )
     return results
+
+
+def _metric(trial: TrialRecord, metrics: dict, name: str, fallback: float) -> float:
+    """A trial's last score of metric ``name``: a failed trial that never scored it has
+    its ``error_score`` (``fallback``), any other NaN."""
+    if name in metrics:
+        return metrics[name]
+    return fallback if trial.status == FAILED else math.nan
+
+
+def _score_columns(split: str, name: str, values: Any, rank: bool = True) -> dict[str, Any]:
+    """``mean_``, ``std_``, ``split0_`` (and ``rank_``) columns of one split's score:
+    one split, so the mean is the score and the deviation 0."""
+    scores = np.array(values, dtype=float)
+    columns = {
+        f"mean_{split}_{name}": scores,
+        f"std_{split}_{name}": np.zeros(len(scores)),
+        f"split0_{split}_{name}": scores.copy(),
+    }
+    if rank:
+        columns[f"rank_{split}_{name}"] = rank_scores(scores)
+    return columns
 
 
 def _mean(values: list) -> float:

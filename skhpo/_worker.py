@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import math
 import signal
 import sys
 import threading
@@ -226,6 +227,9 @@ class SearchData:
     patience: int = 0
     tol: float = 1e-3
     return_train_score: bool = False  # also score each scoring on the training split
+    # with a scorer that returns several metrics (a dict): the one that ranks the trials
+    # (None: the first)
+    metric: str | None = None
     checkpoint: bool = False  # send a pickled TrialState back with each record (storage)
     timeout: float | None = None  # seconds a trial may spend training and scoring
     # the storage file, where tasks may be recomputed (dask, after a lost worker): a
@@ -352,10 +356,34 @@ def build_trial(spec: TrialSpec, data: SearchData) -> TrialState:
     )
 
 
-def _score(state: TrialState, data: SearchData, X: Any, y: Any) -> float:
+def _score(state: TrialState, data: SearchData, X: Any, y: Any) -> tuple[float, dict | None]:
+    """The score that ranks the trial, and every metric's score (None: one metric)."""
     with _direct_predict(state.final):
         score = data.scorer(state.final, X, y)
-    return float(score)
+    if not isinstance(score, dict):
+        return float(score), None
+    metrics = {str(name): float(value) for name, value in score.items()}
+    if not metrics:
+        raise ValueError("scoring returned an empty dict of metrics")
+    name = next(iter(metrics)) if data.metric is None else data.metric
+    if name not in metrics:
+        raise ValueError(
+            f"scoring returned the metrics {sorted(metrics)}, and refit={name!r} is none of them"
+        )
+    return metrics[name], metrics
+
+
+def _append_metrics(lists: dict, metrics: dict | None) -> None:
+    for name, value in (metrics or {}).items():
+        lists.setdefault(name, []).append(value)
+
+
+def _frozen_metrics(lists: dict, n: int) -> dict | None:
+    """Each metric's scores as a tuple of the last ``n``, one per scoring of the task
+    (NaN before a metric's first score, if an interruption fell between two appends)."""
+    return {
+        name: tuple([math.nan] * (n - len(values)) + values[-n:]) for name, values in lists.items()
+    } or None
 
 
 # Above this many batches, Keras' compiled predict function pays for its tracing.
@@ -435,6 +463,8 @@ class _Progress:
     score_time: float = 0.0
     scores: list = field(default_factory=list)  # (epochs, score, wall-clock time) per scoring
     train_scores: list = field(default_factory=list)
+    metric_scores: dict = field(default_factory=dict)  # several metrics: name -> scores
+    train_metric_scores: dict = field(default_factory=dict)
     stopped: bool = False
 
     @property
@@ -460,14 +490,17 @@ def _train(trial: TrialSpec | TrialState, data: SearchData, n_epochs: int, done:
         fit_epochs(state.final, Xt_train, data.y_train, chunk, state.fit_params)
         state.epochs += chunk
         t1 = time.perf_counter()
-        score = _score(state, data, Xt_val, data.y_val)
+        score, metrics = _score(state, data, Xt_val, data.y_val)
         if data.return_train_score:
-            done.train_scores.append(_score(state, data, Xt_train, data.y_train))
+            train_score, train_metrics = _score(state, data, Xt_train, data.y_train)
+            done.train_scores.append(train_score)
+            _append_metrics(done.train_metric_scores, train_metrics)
         t2 = time.perf_counter()
         done.fit_time += t1 - t0
         done.score_time += t2 - t1
         state.scores.append(score)
         done.scores.append((state.epochs, score, time.time()))
+        _append_metrics(done.metric_scores, metrics)
         if data.patience and should_stop_early(state.scores, data.patience, data.tol):
             done.stopped = True
             break
@@ -510,9 +543,14 @@ def step_task(trial: TrialSpec | TrialState | tuple, data: SearchData, n_epochs:
         if isinstance(data.error_score, str) and data.error_score == "raise":
             raise
         error = "".join(traceback.format_exception(exc)).rstrip()
-        done.scores.append((done.epochs, float(data.error_score), time.time()))
+        failed = float(data.error_score)
+        done.scores.append((done.epochs, failed, time.time()))
+        _append_metrics(done.metric_scores, dict.fromkeys(done.metric_scores, failed))
         if data.return_train_score:
-            done.train_scores.append(float(data.error_score))
+            done.train_scores.append(failed)
+            _append_metrics(
+                done.train_metric_scores, dict.fromkeys(done.train_metric_scores, failed)
+            )
         state = None
     if main_thread:
         raise_if_interrupted()  # Ctrl-C swallowed where it landed
@@ -522,6 +560,8 @@ def step_task(trial: TrialSpec | TrialState | tuple, data: SearchData, n_epochs:
         epochs=state.epochs if state is not None else done.scores[-1][0],
         scores=tuple(done.scores),
         train_scores=None if train_scores is None else tuple(train_scores),
+        metric_scores=_frozen_metrics(done.metric_scores, len(done.scores)),
+        train_metric_scores=_frozen_metrics(done.train_metric_scores, len(done.scores)),
         fit_time=done.fit_time,
         score_time=done.score_time,
         error=error,

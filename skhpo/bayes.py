@@ -120,7 +120,8 @@ class BayesSearchCV(BaseSearchCV):
     n_iter : int, default=50
         Settings evaluated per search space (unless given with the space).
     scoring : str, callable, list, tuple or dict, default=None
-        As in scikit-learn. With several metrics, ``refit`` names the one optimised.
+        As in scikit-learn. With several metrics, ``refit`` must name the one optimised
+        (as in skopt); anything else is an error before any fit.
     fit_params : dict, default=None
         Passed to the estimator's ``fit``, merged with ``fit``'s keyword arguments
         (which win).
@@ -296,6 +297,7 @@ refit_time_, multimetric_
             The fitted search.
         """
         self._validate_params()
+        _check_refit_names_a_metric(self.scoring, self.refit)
         _check_tags_readable(self.estimator)
         self._plan = self._check_search_spaces()
         self._search_callbacks = _check_callbacks(callback)
@@ -346,7 +348,7 @@ refit_time_, multimetric_
                     scores = [float(self.error_score)] * len(batch)
                 else:
                     results = evaluated
-                    key, _ = score_keys(results, self.refit)
+                    key, _ = score_keys(results, self.refit, first=False)
                     scores = [float(s) for s in np.asarray(results[key], float)[-len(batch) :]]
                     sampler.tell(batch, scores)
                 left -= len(batch)
@@ -520,6 +522,18 @@ refit_time_, multimetric_
             GPSampler(**sampler_kwargs)  # its errors now, not after the first fits
             plan.append((sampler_kwargs, n_iter))
         return plan
+
+
+def _check_refit_names_a_metric(scoring: Any, refit: Any) -> None:
+    """With several metrics, ``refit`` must name the one the Gaussian process models
+    (as skopt requires), before any fit."""
+    if isinstance(scoring, list | tuple | set | dict) and not (
+        isinstance(refit, str) and refit in scoring
+    ):
+        raise ValueError(
+            f"With several metrics in scoring ({sorted(scoring)}), refit must be the name "
+            f"of the one to optimise (as in skopt's BayesSearchCV), not {refit!r}"
+        )
 
 
 def _check_tags_readable(estimator: Any) -> None:

@@ -58,8 +58,12 @@ class HyperbandSearchCV(BaseEpochSearchCV):
         ``None`` means 0.2. Not allowed together with ``fit(validation_data=...)``.
     random_state : int, RandomState instance or None, default=None
         Seeds the sampling of parameters and the hold-out split.
-    scoring : str, callable or None, default=None
+    scoring : str, callable, list, tuple, set, dict or None, default=None
         A scikit-learn scorer name or callable; ``None`` uses the estimator's ``score``.
+        Several metrics as in scikit-learn: a list, tuple or set of scorer names, a dict
+        of names to scorers, or a callable returning a dict of names to scores. Every
+        metric is taken at every scoring; the one ``refit`` names ranks and promotes the
+        trials (with ``refit=False`` or a callable, the first one does).
     verbose : bool or int, default=False
         ``1`` (or True) shows a progress bar (tqdm) of epochs trained / planned with the
         best score so far and the number of running trials; ``2`` also logs each rung,
@@ -70,11 +74,17 @@ class HyperbandSearchCV(BaseEpochSearchCV):
         The score of a trial whose build, training or scoring raises; ``"raise"``
         stops the search with the error instead. NaN scores rank last and are never
         promoted.
-    refit : bool, default=False
+    refit : bool, str or callable, default=False
         If True, ``best_estimator_`` is a new model with ``best_params_`` trained on
         the training and validation data for the epochs the best trial earned (on a
         dask cluster, as one more task on a worker, asking for ``resources`` as the
-        trials do); if False it is the best trial's own model.
+        trials do); if False it is the best trial's own model. With several metrics,
+        as in scikit-learn: a metric's name picks the metric that ranks and promotes
+        the trials and refits as True does; a callable takes ``cv_results_`` and
+        returns ``best_index_`` (and refits; there is no ``best_score_``); False keeps
+        every trial's results but sets no ``best_*`` attribute and no
+        ``best_estimator_``. True is an error there, before any training (after it,
+        for a callable ``scoring``, whose metrics are known once it has scored).
     asynchronous : bool, default=False
         If True, promote a model as soon as it is in the top ``1 / aggressiveness`` of
         the models that reached its rung (asynchronous successive halving, ASHA), so
@@ -139,12 +149,17 @@ class HyperbandSearchCV(BaseEpochSearchCV):
         ``model_id`` (fixed-width strings), ``iteration`` (from 1), ``bracket``,
         ``partial_fit_calls`` (epochs trained),
         ``mean_partial_fit_time`` (per epoch), ``mean_score_time``, ``state``
-        ("completed", "pruned" or "failed"), ``stopped_early`` and ``error``.
+        ("completed", "pruned" or "failed"), ``stopped_early`` and ``error``. With
+        several metrics, ``mean_test_<name>``, ``std_test_<name>``,
+        ``split0_test_<name>`` and ``rank_test_<name>`` per metric replace the
+        ``*_test_score`` keys and ``test_score``, as in scikit-learn.
     history_ : list of dict
         One record per scoring, in the order of ``elapsed_wall_time``: ``model_id``,
         ``bracket``, ``params``, ``partial_fit_calls``, ``score``,
         ``elapsed_wall_time``, ``partial_fit_time``, ``score_time`` (and
-        ``train_score`` with ``return_train_score``).
+        ``train_score`` with ``return_train_score``). ``score`` is the score that
+        ranks the trials; with several metrics each one's is also under
+        ``score_<name>`` (and ``train_score_<name>``).
     model_history_ : dict of list of dict
         ``history_`` grouped by ``model_id``.
     metadata_ : dict
@@ -156,17 +171,17 @@ class HyperbandSearchCV(BaseEpochSearchCV):
     best_params_ : dict
         Its parameters.
     best_score_ : float
-        Its last validation score.
+        Its last validation score (of the ``refit`` metric).
     best_index_ : int
         Its index in ``cv_results_``.
-    scorer_ : callable
-        The scorer.
+    scorer_ : callable or dict
+        The scorer; with several metrics named up front, a dict of them.
     n_splits_ : int
         Always 1: trials are scored on one hold-out set.
     n_iter_ : int
         Epochs the best model was trained (its ``partial_fit_calls``).
     multimetric_ : bool
-        Always False.
+        Whether ``scoring`` gives several metrics.
     refit_time_ : float
         Seconds spent retraining the best parameters, when ``refit=True``.
     search_stats_ : dict

@@ -19,6 +19,8 @@ from typing import Any
 
 from sklearn.exceptions import NotFittedError
 
+from ._records import score_keys
+
 __all__ = ["plot_learning_curves", "plot_parameter_scores", "plot_plan"]
 
 
@@ -96,13 +98,28 @@ def _robust_ylim(ax: Any, scores: Sequence[float]) -> int:
     return hidden
 
 
-def _score_label(search: Any) -> str:
+def _score_label(search: Any, metric: str | None = None) -> str:
     scoring = getattr(search, "scoring", None)
-    name = scoring if isinstance(scoring, str) else "score"
+    results = search.cv_results_
+    if metric is None and "mean_test_score" not in results and "test_score" not in results:
+        metric = score_keys(results, getattr(search, "refit", None))[0][len("mean_test_") :]
+    name = metric or (scoring if isinstance(scoring, str) else "score")
     return f"validation {name}"
 
 
-def plot_learning_curves(search: Any, ax: Any = None) -> Any:
+def _history_key(search: Any, metric: str | None) -> str:
+    """The key of ``metric``'s score in ``history_`` records (``"score"``: the one that
+    ranks the trials)."""
+    if metric is None:
+        return "score"
+    names = [k.removeprefix("mean_test_") for k in search.cv_results_ if k.startswith("mean_test_")]
+    if metric not in names or names == ["score"]:
+        have = "one metric" if names == ["score"] else f"the metrics {names}"
+        raise ValueError(f"metric={metric!r} is not a metric of this search, which has {have}")
+    return f"score_{metric}"
+
+
+def plot_learning_curves(search: Any, ax: Any = None, metric: str | None = None) -> Any:
     """Validation score against epochs, one line per trial, coloured by bracket.
 
     Trials that were promoted past their bracket's first rung, or trained to
@@ -115,6 +132,9 @@ def plot_learning_curves(search: Any, ax: Any = None) -> Any:
         A search with ``model_history_``.
     ax : matplotlib Axes, default=None
         Where to draw; a new figure when None.
+    metric : str, default=None
+        With several metrics in ``scoring``, the one to draw; None draws the one that
+        ranks the trials.
 
     Returns
     -------
@@ -126,6 +146,8 @@ def plot_learning_curves(search: Any, ax: Any = None) -> Any:
     ------
     sklearn.exceptions.NotFittedError
         If the search is not fitted.
+    ValueError
+        If ``metric`` is not one of the search's metrics.
 
     Examples
     --------
@@ -146,6 +168,7 @@ def plot_learning_curves(search: Any, ax: Any = None) -> Any:
     what = "plotting its learning curves"
     history = _fitted(search, "model_history_", what)
     results = search.cv_results_
+    key = _history_key(search, metric)
     plt = _pyplot()
     if ax is None:
         fig, ax = plt.subplots(figsize=(8, 5), layout="constrained")
@@ -174,7 +197,7 @@ def plot_learning_curves(search: Any, ax: Any = None) -> Any:
         color, style, zorder = _curve_style(colors.get(bracket, "grey"), thick, i == best)
         ax.plot(
             epochs,
-            [float(h["score"]) for h in records],
+            [float(h[key]) for h in records],
             marker="o",
             markersize=3,
             color=color,
@@ -184,11 +207,11 @@ def plot_learning_curves(search: Any, ax: Any = None) -> Any:
             **style,
         )
     if best is not None:
-        _star_last_score(ax, history.get(results["model_id"][best], []))
+        _star_last_score(ax, history.get(results["model_id"][best], []), key)
     _epoch_ticks(ax, ticks)
-    _robust_ylim(ax, [float(h["score"]) for records in history.values() for h in records])
+    _robust_ylim(ax, [float(h[key]) for records in history.values() for h in records])
     ax.set_xlabel("epochs (partial_fit calls)")
-    ax.set_ylabel(_score_label(search))
+    ax.set_ylabel(_score_label(search, metric))
     ax.grid(True, alpha=0.3)
     ax.set_title(f"Learning curves of {len(results['model_id'])} trials")
     ax.legend(
@@ -222,14 +245,14 @@ def _curve_style(color: Any, thick: bool, best: bool) -> tuple[Any, dict, int]:
     return color, {"linewidth": 0.8, "alpha": 0.5}, 2
 
 
-def _star_last_score(ax: Any, records: list[dict]) -> None:
+def _star_last_score(ax: Any, records: list[dict], key: str = "score") -> None:
     """A star at the best trial's last finite score."""
-    finite = [h for h in records if not math.isnan(float(h["score"]))]
+    finite = [h for h in records if not math.isnan(float(h[key]))]
     if finite:
         last = finite[-1]
         ax.scatter(
             [last["partial_fit_calls"]],
-            [last["score"]],
+            [last[key]],
             marker="*",
             s=220,
             color="gold",
@@ -359,7 +382,9 @@ def plot_parameter_scores(search: Any, params: str | Sequence[str] | None = None
     import numpy as np
 
     scores = np.asarray(
-        results["mean_test_score"] if "mean_test_score" in results else results["test_score"],
+        results["test_score"]
+        if "mean_test_score" not in results and "test_score" in results
+        else results[score_keys(results, getattr(search, "refit", None))[0]],
         dtype=float,
     )
     epochs = results.get("partial_fit_calls")

@@ -25,6 +25,10 @@ for the epoch-budget searches (:class:`~skhpo.HyperbandSearchCV`,
     Seconds spent training (``mean_partial_fit_time * epochs``) and scoring, in total.
 ``rank``
     1 for the best score; NaN scores rank last.
+``score_<name>``
+    With several metrics in ``scoring``, each metric's last validation score, after
+    ``best_score``; ``score`` is then that of the metric that ranks the trials (the one
+    ``refit`` names, or the first).
 
 and one column per search parameter, under its full name (``clf__alpha``), after these;
 a parameter whose name is one of the columns above (or ``trial``) becomes
@@ -141,6 +145,8 @@ def _table(search: Any, what: str = "reading its results") -> tuple[list[int], d
     cols["score"] = [float(s) for s in res[score_key]]
     if has_history:
         cols["best_score"] = [_best(history.get(m, [])) for m in cols["model_id"]]
+    for metric in _metrics(res):
+        cols[f"score_{metric}"] = [float(s) for s in res[f"mean_test_{metric}"]]
     if "state" in res:
         cols["state"] = [str(s) for s in res["state"]]
         errors = res.get("error", [None] * n)
@@ -165,11 +171,18 @@ def _table(search: Any, what: str = "reading its results") -> tuple[list[int], d
     for params in res["params"]:
         names.extend(k for k in params if k not in names)
     for name in sorted(names):
-        column = f"param_{name}" if name in _RESERVED else name
+        column = f"param_{name}" if name in _RESERVED or name in cols else name
         cols[column] = [_plain(p[name]) if name in p else None for p in res["params"]]
 
     order = sorted(range(n), key=lambda i: ranks[i])  # stable: ties keep trial order
     return order, {c: [v[i] for i in order] for c, v in cols.items()}
+
+
+def _metrics(results: dict) -> list[str]:
+    """The names of a search's metrics when it has several (else none), in order."""
+    if "mean_test_score" in results:
+        return []
+    return [k.removeprefix("mean_test_") for k in results if k.startswith("mean_test_")]
 
 
 def _best(records: list[dict]) -> float:

@@ -15,7 +15,7 @@ from compat import fails_on_sklearn_16_with_scikeras  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
-from skhpo import HyperbandSearchCV  # noqa: E402
+from skhpo import HyperbandSearchCV, SuccessiveHalvingSearchCV  # noqa: E402
 from skhpo._worker import fit_epochs  # noqa: E402
 
 
@@ -415,3 +415,24 @@ def test_scikeras_wrappers_are_recognised_without_their_tags(digits):
     # BayesSearchCV is a BaseSearchCV, which calls is_classifier itself: a clear error
     with pytest.raises(TypeError, match="cannot read the tags of _TagsFailAsOnSklearn16"):
         BayesSearchCV(est, {"model__nunits": [8, 16]}, n_iter=1, cv=2).fit(X, y)
+
+
+@pytest.mark.slow
+def test_keras_search_with_several_metrics(digits):
+    X, y = digits
+    search = SuccessiveHalvingSearchCV(
+        _clf(),
+        {"model__nunits": [8, 16], "model__learning_rate": (1e-3, 1e-1, "log-uniform")},
+        n_initial_parameters=3,
+        max_iter=3,
+        scoring=["accuracy", "neg_log_loss"],
+        refit="neg_log_loss",
+        random_state=0,
+    ).fit(X[:600], y[:600])
+    res = search.cv_results_
+    assert res["rank_test_neg_log_loss"][search.best_index_] == 1
+    assert search.best_score_ == res["mean_test_neg_log_loss"][search.best_index_] < 0
+    assert np.isfinite(res["mean_test_accuracy"]).all()
+    for h in search.history_:
+        assert h["score"] == h["score_neg_log_loss"] and 0 <= h["score_accuracy"] <= 1
+    assert search.score(X[600:], y[600:]) < 0  # the refit metric, on the refitted model

@@ -198,7 +198,11 @@ def test_plain_sklearn_searches_fall_back_to_cv_results(digits):
     np.testing.assert_array_equal(
         df["score"], np.sort(multi.cv_results_["mean_test_f1_macro"])[::-1]
     )
-    multi.refit = False
+    multi.refit = False  # ranked by the first metric, as the epoch searches promote
+    np.testing.assert_array_equal(
+        results_frame(multi)["score"], np.sort(multi.cv_results_["mean_test_accuracy"])[::-1]
+    )
+    multi.refit = "recall"
     with pytest.raises(ValueError, match="refit to the name of the metric"):
         results_frame(multi)
 
