@@ -57,6 +57,11 @@ class StepRecord:
     scores, with ``return_train_score``. ``checkpoint`` is the pickled live trial, with a
     storage; ``restored`` says the record was read back from the storage instead of
     trained; ``worker`` and ``pid`` name where the task ran (a dask worker).
+
+    With ``cv``, ``scores`` hold the mean over the folds, and ``fold_scores`` (and
+    ``fold_train_scores``) one tuple of per-fold scores per scoring (NaN for a fold
+    not scored); ``fold_epochs`` the epochs of each fold's model after the task;
+    ``rejected`` says the trial stopped after its first folds (``fold_rejection``).
     """
 
     model_id: str
@@ -71,6 +76,10 @@ class StepRecord:
     restored: bool = False
     worker: str | None = None
     pid: int | None = None
+    fold_scores: tuple | None = None
+    fold_train_scores: tuple | None = None
+    fold_epochs: tuple | None = None
+    rejected: bool = False
 
 
 @dataclass
@@ -93,6 +102,10 @@ class TrialRecord:
     train_scores: list = field(default_factory=list)  # with return_train_score, per scoring
     error: str | None = None
     stopped_early: bool = False
+    fold_scores: list = field(default_factory=list)  # with cv, per scoring
+    fold_train_scores: list = field(default_factory=list)
+    fold_epochs: tuple | None = None  # with cv, the epochs of each fold's model
+    rejected: bool = False  # with fold_rejection, stopped after its first folds
 
     @property
     def score(self) -> float:
@@ -124,6 +137,11 @@ class TrialRecord:
         self.epochs = record.epochs
         self.error = record.error
         self.stopped_early = record.stopped_early
+        self.fold_scores.extend(record.fold_scores or [])
+        self.fold_train_scores.extend(record.fold_train_scores or [])
+        if record.fold_epochs is not None:
+            self.fold_epochs = record.fold_epochs
+        self.rejected = record.rejected
 
 
 _ERROR_LINE_MAX = 200
@@ -198,11 +216,17 @@ def score_keys(results: dict, refit: Any) -> tuple[str, str]:
     )
 
 
-def cv_results(trials: list[TrialRecord], train_scores: bool = False) -> dict[str, Any]:
+def cv_results(
+    trials: list[TrialRecord], train_scores: bool = False, n_splits: int = 1
+) -> dict[str, Any]:
     """``cv_results_`` of a Hyperband-style search: one entry per trial, in trial order.
 
     With ``train_scores``, also ``mean_train_score``, ``std_train_score`` and
-    ``split0_train_score``: each trial's last score on its training split.
+    ``split0_train_score``: each trial's last score on its training split. With
+    ``n_splits`` folds (``cv``), ``split<i>_test_score`` (and ``split<i>_train_score``)
+    are each fold's last score, ``std_test_score`` their standard deviation (as
+    scikit-learn's, over the folds scored), and ``rejected`` says which trials stopped
+    after their first folds.
     """
     names = sorted({name for t in trials for name in t.params})
     scores = np.array([t.score for t in trials], dtype=float)
@@ -230,11 +254,30 @@ def cv_results(trials: list[TrialRecord], train_scores: bool = False) -> dict[st
         results["mean_train_score"] = train
         results["std_train_score"] = np.zeros(len(trials))
         results["split0_train_score"] = train.copy()
+    if n_splits > 1:
+        _add_folds(results, trials, n_splits, train_scores)
     for name in names:
         results[f"param_{name}"] = _masked(
             [t.params.get(name) for t in trials], [name in t.params for t in trials]
         )
     return results
+
+
+def _add_folds(results: dict, trials: list[TrialRecord], n_splits: int, train: bool) -> None:
+    """The per-fold columns of ``cv_results_`` (``cv``), in scikit-learn's names."""
+    kinds = [("test", "fold_scores")] + ([("train", "fold_train_scores")] if train else [])
+    for kind, attr in kinds:
+        folds = np.full((len(trials), n_splits), np.nan)
+        for row, t in enumerate(trials):
+            if getattr(t, attr):
+                folds[row] = getattr(t, attr)[-1]
+        scored = ~np.isnan(folds)
+        sq = np.where(scored, (folds - results[f"mean_{kind}_score"][:, None]) ** 2, 0.0)
+        with np.errstate(invalid="ignore"):
+            results[f"std_{kind}_score"] = np.sqrt(sq.sum(axis=1) / scored.sum(axis=1))
+        for i in range(n_splits):
+            results[f"split{i}_{kind}_score"] = folds[:, i].copy()
+    results["rejected"] = np.array([t.rejected for t in trials], dtype=bool)
 
 
 def _mean(values: list) -> float:

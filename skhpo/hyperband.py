@@ -70,11 +70,13 @@ class HyperbandSearchCV(BaseEpochSearchCV):
         The score of a trial whose build, training or scoring raises; ``"raise"``
         stops the search with the error instead. NaN scores rank last and are never
         promoted.
-    refit : bool, default=False
+    refit : bool or None, default=None
         If True, ``best_estimator_`` is a new model with ``best_params_`` trained on
-        the training and validation data for the epochs the best trial earned (on a
-        dask cluster, as one more task on a worker, asking for ``resources`` as the
-        trials do); if False it is the best trial's own model.
+        the training and validation data (all of ``X`` with ``cv``) for the epochs the
+        best trial earned (on a dask cluster, as one more task on a worker, asking for
+        ``resources`` as the trials do); if False it is the best trial's own model, or
+        with ``cv`` there is none (as in scikit-learn's searches: a trial is one model
+        per fold). ``None`` means True with ``cv`` and False without.
     asynchronous : bool, default=False
         If True, promote a model as soon as it is in the top ``1 / aggressiveness`` of
         the models that reached its rung (asynchronous successive halving, ASHA), so
@@ -117,6 +119,19 @@ class HyperbandSearchCV(BaseEpochSearchCV):
         prediction pass over it): ``cv_results_`` gets ``mean_train_score``,
         ``std_train_score`` (0: one split) and ``split0_train_score``, the trial's last
         training score, and each ``history_`` record a ``train_score``.
+    cv : int, cross-validation generator or iterable, default=None
+        ``None`` scores each trial on one hold-out split (``test_size``). Otherwise the
+        folds, as scikit-learn's searches take them (``check_cv(cv, y, classifier=...)``:
+        an int is stratified k-fold for classifiers, k-fold otherwise): a trial is one
+        model per fold, trained in lockstep in one task, and its score is the mean of
+        the fold scores; promotions use that mean. Not allowed together with
+        ``test_size`` or ``validation_data``, nor with dask collections. See
+        :ref:`hyperband-cv`.
+    fold_rejection : bool or float, default=False
+        With ``cv``: stop a trial after its first folds when even an optimistic bound
+        on its mean cannot reach the rung's promotion cutoff
+        (:func:`skhpo._promotion.reject_after_folds`); ``True`` allows 2 standard
+        errors of optimism, a float sets that number. See :ref:`hyperband-cv`.
 
     Attributes
     ----------
@@ -125,7 +140,9 @@ class HyperbandSearchCV(BaseEpochSearchCV):
         score), ``mean_test_score``, ``std_test_score``, ``rank_test_score``,
         ``model_id`` (fixed-width strings), ``bracket``, ``partial_fit_calls`` (epochs trained),
         ``mean_partial_fit_time`` (per epoch), ``mean_score_time``, ``state``
-        ("completed", "pruned" or "failed"), ``stopped_early`` and ``error``.
+        ("completed", "pruned" or "failed"), ``stopped_early`` and ``error``. With
+        ``cv``, also ``split<i>_test_score`` (each fold's last score; ``mean_test_score``
+        is their mean, ``std_test_score`` their standard deviation) and ``rejected``.
     history_ : list of dict
         One record per scoring, in the order of ``elapsed_wall_time``: ``model_id``,
         ``bracket``, ``params``, ``partial_fit_calls``, ``score``,
@@ -147,7 +164,7 @@ class HyperbandSearchCV(BaseEpochSearchCV):
     scorer_ : callable
         The scorer.
     n_splits_ : int
-        Always 1: trials are scored on one hold-out set.
+        The number of folds with ``cv``; 1 (one hold-out set) without.
     n_iter_ : int
         Epochs the best model was trained (its ``partial_fit_calls``).
     multimetric_ : bool
@@ -157,7 +174,8 @@ class HyperbandSearchCV(BaseEpochSearchCV):
     search_stats_ : dict
         ``wall_time``, ``busy_time`` (seconds the tasks trained and scored),
         ``n_tasks``, and the dask ``workers`` and process ids (``pids``) that ran
-        tasks (empty in-process).
+        tasks (empty in-process); with ``cv``, ``fold_epochs``: the epochs the fold
+        models trained, over all folds.
 
     See Also
     --------
@@ -210,7 +228,7 @@ class HyperbandSearchCV(BaseEpochSearchCV):
         prefix: str = "",
         *,
         error_score: float | str = np.nan,
-        refit: bool = False,
+        refit: bool | None = None,
         asynchronous: bool = False,
         scheduler: Any = None,
         resources: dict | None = None,
@@ -220,6 +238,8 @@ class HyperbandSearchCV(BaseEpochSearchCV):
         sampler: str = "random",
         sampler_kwargs: dict | None = None,
         return_train_score: bool = False,
+        cv: Any = None,
+        fold_rejection: bool | float = False,
     ) -> None:
         self.estimator = estimator
         self.parameters = parameters
@@ -243,6 +263,8 @@ class HyperbandSearchCV(BaseEpochSearchCV):
         self.sampler = sampler
         self.sampler_kwargs = sampler_kwargs
         self.return_train_score = return_train_score
+        self.cv = cv
+        self.fold_rejection = fold_rejection
 
     def _brackets(self) -> list[Bracket]:
         return hyperband_brackets(self.max_iter, self.aggressiveness)
