@@ -17,6 +17,7 @@ from functools import partial
 from numbers import Integral, Real
 from typing import Any
 
+import joblib
 import numpy as np
 from sklearn.base import BaseEstimator, MetaEstimatorMixin
 from sklearn.metrics import check_scoring, get_scorer_names
@@ -93,7 +94,7 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
         "verbose": ["verbose"],
         "prefix": [str],
         "error_score": [StrOptions({"raise"}), Real],
-        "refit": ["boolean", str, callable],
+        "refit": ["boolean", str, callable, None],
         "asynchronous": ["boolean"],
         "scheduler": [None, str],
         "resources": [dict, None],
@@ -103,6 +104,8 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
         "sampler": [StrOptions({"random", "bayes"})],
         "sampler_kwargs": [dict, None],
         "return_train_score": ["boolean"],
+        "cv": ["cv_object"],
+        "fold_rejection": ["boolean", Interval(Real, 0, None, closed="left")],
     }
 
     # The parameters the plan (``metadata``) depends on: the only ones it validates.
@@ -256,11 +259,13 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
             fit_params,
             test_size=self.test_size,
             random_state=self.random_state,
+            cv=self.cv,
         )
         sampler, per_bracket = self._sampler(space, brackets, check_random_state(self.random_state))
         worker_scorer, self.scorer_, metrics = self._scorers()
         self.multimetric_ = metrics is not None
-        self.n_splits_ = 1
+        self._check_folds(data)
+        self.n_splits_ = 1 if data.folds is None else len(data.folds)
         callbacks = self._callbacks()
         # One way out, whatever raises where: what was opened is closed (last first), and
         # the callbacks that began hear of the end or of the error.
@@ -288,8 +293,9 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
                 storage=storage,
                 sampler=sampler,
                 error_score=self.error_score,
-                fetch_best=not self.refit and not self.multimetric_,
+                fetch_best=data.folds is None and not self._refit(data) and not self.multimetric_,
                 max_time=max_time,
+                fold_rejection=self._fold_rejection(),
             )
             self._store_results(outcome, metrics)
             if outcome.best_index is None:
@@ -318,7 +324,6 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
         """The metric that ranks and promotes trials when the scorer returns several:
         the one ``refit`` names (None: the first)."""
         return self.refit if isinstance(self.refit, str) else None
-        return self
 
     def _task_data(self, data: SplitData, scorer, storage, executor) -> SearchData:
         """What every trial's task gets: the split data, the scorer, the trial settings."""
@@ -342,14 +347,38 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
                 else None
             ),
             timeout=self.timeout,
+            folds=data.folds,
         )
+
+    def _refit(self, data: SplitData) -> bool:
+        """``refit``, with None as True under ``cv`` (as scikit-learn's searches) and
+        False with one hold-out split (the best trial's own model is returned)."""
+        return (data.folds is not None) if self.refit is None else bool(self.refit)
+
+    def _check_folds(self, data: SplitData) -> None:
+        """What ``cv`` cannot go with: raise before any training."""
+        if data.folds is None and self._fold_rejection() is not None:
+            raise ValueError("fold_rejection needs cv: it stops a trial after its first folds")
+        if self.multimetric_ and data.folds is not None:
+            raise ValueError(
+                "cv and several metrics together are not supported yet: give one metric "
+                "in scoring, or use validation_data/test_size with several metrics"
+            )
+
+    def _fold_rejection(self) -> float | None:
+        """The ``z`` of the fold-rejection rule (True: 2), or None when off."""
+        if isinstance(self.fold_rejection, bool | np.bool_):
+            return 2.0 if self.fold_rejection else None
+        return float(self.fold_rejection)
 
     def _set_best_estimator(self, executor, best_trials_model, data: SplitData) -> None:
         """``best_estimator_``: the best trial's own model, or (``refit``) a new one with
         its parameters, trained on all the data through ``executor``: on a cluster, one
-        more task on a worker, with the trials' ``resources``."""
-        if not self.refit:
-            self.best_estimator_ = best_trials_model
+        more task on a worker, with the trials' ``resources``. With ``cv`` and
+        ``refit=False``, none (as scikit-learn's searches): a trial is k models."""
+        if not self._refit(data):
+            if data.folds is None:
+                self.best_estimator_ = best_trials_model
             return
         X_all, y_all = data.refit_data()
         params = self.cv_results_["params"][self.best_index_]
@@ -373,15 +402,22 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
 
         storage = SqliteStorage(self.storage)
         stack.callback(storage.close)
-        storage.bind(self._fingerprint(data.X, data.y, data.validation_data, data.fit_params))
+        storage.bind(
+            self._fingerprint(
+                data.X, data.y, data.validation_data, data.fit_params, folds=data.folds
+            )
+        )
         return storage
 
-    def _fingerprint(self, X, y, validation_data, fit_params) -> str:
+    def _fingerprint(self, X, y, validation_data, fit_params, folds=None) -> str:
         """What a storage is bound to: this search's parameters and data, described.
 
         The same in every process for the same search (see :mod:`skhpo._fingerprint`);
         the search space is taken as a :class:`~skhpo.space.SearchSpace`, so
-        ``(0.0, 1.0)`` and ``Real(0.0, 1.0)`` are the same.
+        ``(0.0, 1.0)`` and ``Real(0.0, 1.0)`` are the same. ``cv`` is described by the
+        folds it gives (``folds``); without it, ``cv``, ``fold_rejection`` and ``refit``
+        are described as before they existed (a default ``refit`` as False), so older
+        storages still resume.
         """
         params = {
             k: v
@@ -389,6 +425,11 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
             if k not in self._not_in_fingerprint
         }
         params["parameters"] = SearchSpace.from_params(self.parameters)
+        if folds is None:
+            params = {k: v for k, v in params.items() if k not in ("cv", "fold_rejection")}
+            params["refit"] = bool(self.refit)
+        else:
+            params["cv"] = ["folds", joblib.hash([[tr, te] for tr, te in folds])]
         validation = None if validation_data is None else [*map(describe_data, validation_data)]
         return fingerprint(
             [
@@ -515,7 +556,10 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
         if self.multimetric_:
             metrics = list(dict.fromkeys([*(metrics or []), *seen]))
         self.cv_results_ = cv_results(
-            trials, train_scores=bool(self.return_train_score), metrics=metrics
+            trials,
+            train_scores=bool(self.return_train_score),
+            metrics=metrics,
+            n_splits=self.n_splits_,
         )
         # In the order the scores were taken (tasks finish out of order on a cluster).
         self.history_ = sorted(outcome.history, key=lambda rec: rec["elapsed_wall_time"])

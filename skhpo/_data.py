@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import StratifiedKFold, check_cv, train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils.multiclass import check_classification_targets
@@ -40,7 +40,10 @@ class SplitData:
     its rows, ``classes`` added for a classifier whose ``partial_fit`` takes it);
     ``all_fit_params`` go with all the data (the refit). With dask collections,
     ``X_train`` (and ``X_val``, unless ``validation_data`` is in memory) are
-    :class:`~skhpo._worker.DaskBlocks` and ``y_train`` (``y_val``) None.
+    :class:`~skhpo._worker.DaskBlocks` and ``y_train`` (``y_val``) None. With ``cv``,
+    ``folds`` holds the ``(train, test)`` row indices of each fold, ``X_train`` and
+    ``y_train`` are all of ``X`` and ``y``, ``X_val`` and ``y_val`` None, and
+    ``fit_params`` are cut to each fold's rows by the tasks.
     """
 
     X: Any
@@ -52,6 +55,7 @@ class SplitData:
     y_val: Any
     fit_params: dict
     all_fit_params: dict
+    folds: tuple | None = None
 
     def refit_data(self) -> tuple[Any, Any]:
         """What the refit trains on: ``(X, y)``, or the training and validation data
@@ -72,23 +76,28 @@ def check_data(
     *,
     test_size: float | None,
     random_state: Any,
+    cv: Any = None,
 ) -> SplitData:
     """Check ``fit``'s data for ``estimator``, and split it (see :class:`SplitData`).
 
     Without ``validation_data``, ``test_size`` (``DEFAULT_TEST_SIZE`` when None) of the
     rows are held out, stratified for classifiers, with a seed drawn from
-    ``random_state``.
+    ``random_state``. With ``cv`` (not None), the rows are split into folds as
+    scikit-learn's ``check_cv(cv, y, classifier=...)`` splits them.
     """
     if X is None:
         raise ValueError("X is None; fit needs training data")
-    check = _check_dask if is_dask_collection(X) or is_dask_collection(y) else _check_in_memory
+    dask_input = is_dask_collection(X) or is_dask_collection(y)
+    if cv is not None:
+        return _check_folds(estimator, X, y, validation_data, fit_params, test_size, cv, dask_input)
+    check = _check_dask if dask_input else _check_in_memory
     parts = check(estimator, X, y, validation_data, fit_params, test_size, random_state)
     return SplitData(X, y, validation_data, *parts)
 
 
-def _check_in_memory(estimator, X, y, validation_data, fit_params, test_size, random_state):
-    """:func:`check_data` for in-memory data: ``(X_train, y_train, X_val, y_val,
-    fit_params, all_fit_params)``."""
+def _checked_in_memory(estimator, X, y, validation_data, fit_params) -> tuple:
+    """The checks of in-memory training data: ``(X, y, validation_data, fit_params,
+    check_values)``, indexable, with ``classes`` added for a classifier that takes it."""
     X, y = _indexable(X), _indexable(y)
     if validation_data is not None and isinstance(validation_data, tuple | list):
         validation_data = tuple(_indexable(v) for v in validation_data)
@@ -102,6 +111,16 @@ def _check_in_memory(estimator, X, y, validation_data, fit_params, test_size, ra
     if classifier and "classes" not in fit_params and _takes_classes(estimator):
         labels = y if validation_data is None else _concat(y, validation_data[1])
         fit_params["classes"] = np.unique(np.asarray(labels))
+    return X, y, validation_data, fit_params, check_values
+
+
+def _check_in_memory(estimator, X, y, validation_data, fit_params, test_size, random_state):
+    """:func:`check_data` for in-memory data: ``(X_train, y_train, X_val, y_val,
+    fit_params, all_fit_params)``."""
+    X, y, validation_data, fit_params, check_values = _checked_in_memory(
+        estimator, X, y, validation_data, fit_params
+    )
+    classifier = _is_classifier(estimator)
     if validation_data is None:
         return _hold_out(X, y, fit_params, classifier, test_size, random_state)
     X_val, y_val = _validation_pair(validation_data, np.shape(X), test_size)
@@ -115,6 +134,55 @@ def _check_in_memory(estimator, X, y, validation_data, fit_params, test_size, ra
         _check_classification_target(y_val, "validation_data's y")
         _check_classes_trained(y, y_val)
     return X, y, X_val, y_val, fit_params, fit_params
+
+
+def _check_folds(estimator, X, y, validation_data, fit_params, test_size, cv, dask_input):
+    """:func:`check_data` with ``cv``: the checks of in-memory data, then the folds.
+
+    A classifier's folds are checked before any training: with stratified folds, ``cv``
+    may not exceed the members of the smallest class, and every fold's training rows
+    must hold every class.
+    """
+    if dask_input:
+        raise ValueError(
+            "cv is not supported with dask collections (they are trained block by block "
+            "and never gathered): compute them into memory, or leave cv=None to hold out "
+            "test_size of each block"
+        )
+    if validation_data is not None:
+        raise ValueError("Give either validation_data or cv, not both")
+    if test_size is not None:
+        raise ValueError(
+            "Give either test_size or cv, not both: cv scores every trial on its folds"
+        )
+    X, y, _, fit_params, _ = _checked_in_memory(estimator, X, y, None, fit_params)
+    classifier = _is_classifier(estimator)
+    splitter = check_cv(cv, y, classifier=classifier)
+    labels = np.asarray(y) if classifier and y is not None and np.ndim(y) == 1 else None
+    n_splits = splitter.get_n_splits(X, y)
+    if labels is not None and isinstance(splitter, StratifiedKFold):
+        values, counts = np.unique(labels, return_counts=True)
+        if n_splits > counts.min():
+            raise ValueError(
+                f"cv={n_splits} folds, but class {values[counts.argmin()].item()!r} has only "
+                f"{counts.min()} member{'s' if counts.min() > 1 else ''}: stratified folds "
+                "need at least as many members of each class as folds. Lower cv, or give "
+                "a splitter (cv=KFold(...)) or the folds' indices."
+            )
+    folds = tuple((np.asarray(tr), np.asarray(te)) for tr, te in splitter.split(X, y))
+    if len(folds) < 2:
+        raise ValueError(f"cv must give at least 2 folds, got {len(folds)}")
+    if labels is not None:
+        every = np.unique(labels)
+        for f, (train, _) in enumerate(folds):
+            missing = np.setdiff1d(every, labels[train])
+            if len(missing):
+                raise ValueError(
+                    f"The training rows of fold {f} have no samples of class "
+                    f"{missing[0].item()!r}; a model never trained on a class cannot predict it. "
+                    "Use stratified folds (cv=int) or fewer folds."
+                )
+    return SplitData(X, y, None, X, y, None, None, fit_params, fit_params, folds)
 
 
 def _check_training_shapes(X: Any, y: Any) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 
 from ._executor import Executor
 from ._fingerprint import describe
-from ._promotion import asha_promotable, rank_key, top_k
+from ._promotion import FoldBar, asha_promotable, rank_key, top_k
 from ._records import StepRecord, TrialRecord, TrialStatus, error_line
 from ._schedule import Bracket
 from ._storage import Storage
@@ -245,6 +245,7 @@ class SearchSettings:
     error_score: float | str = float("nan")
     fetch_best: bool = True
     max_time: float | None = None
+    fold_rejection: float | None = None  # with cv: z of the fold-rejection rule, or off
 
 
 class _StoredStep:
@@ -320,12 +321,16 @@ class _Stats(_Sink):
         self.busy, self.n_tasks = 0.0, 0
         self.workers: set = set()
         self.pids: set = set()
+        self.fold_epochs: int | None = None
 
     def step_done(self, trial, epochs_before, record):
         self.busy += record.fit_time + record.score_time
         self.n_tasks += 1
         self.workers.add(record.worker)
         self.pids.add(record.pid)
+        if record.fold_epochs is not None:  # every fold started the task at epochs_before
+            trained = sum(record.fold_epochs) - epochs_before * len(record.fold_epochs)
+            self.fold_epochs = (self.fold_epochs or 0) + trained
 
     def as_dict(self, start: float) -> dict:
         return {
@@ -334,6 +339,8 @@ class _Stats(_Sink):
             "n_tasks": self.n_tasks,
             "workers": sorted(w for w in self.workers if w),
             "pids": sorted(p for p in self.pids if p),
+            # with cv: the epochs the fold models trained, over all folds
+            **({} if self.fold_epochs is None else {"fold_epochs": self.fold_epochs}),
         }
 
 
@@ -366,6 +373,7 @@ class _History(_Sink):
                     **({"train_score": record.train_scores[k]} if record.train_scores else {}),
                     **_per_metric("score_", record.metric_scores, k),
                     **_per_metric("train_score_", record.train_metric_scores, k),
+                    **({"fold_scores": record.fold_scores[k]} if record.fold_scores else {}),
                     # a failed task's last score is its error_score
                     "error": record.error if k == last else None,
                 }
@@ -470,6 +478,7 @@ class _Loop:
         self.wanted: dict[int, tuple[int, int]] = {}  # trial -> (target epochs, rung)
         self.best_final: tuple[int, Any] | None = None  # best stopped trial, state kept
         self.completed = self.executor.as_completed([])
+        self.bars: dict[tuple[int, int], FoldBar] = {}  # (bracket, rung) -> fold_rejection
         self.start = storage.start if storage is not None else time.time()
         self.history = _History(self.start)
         self.stats = _Stats()
@@ -605,16 +614,29 @@ class _Loop:
             source = self.live.pop(i).handle
         else:
             source = TrialSpec(trial.model_id, self.settings.estimator, trial.params)
+        bar = self._bar(i, rung)
         step = self.executor.submit(
             step_task,
             source,
             self.settings.data_ref,
             target - trial.epochs,
+            *([] if bar is None else [bar]),
             key=f"{trial.model_id}-{target}",
             priority=rung,
         )
         self.in_flight[step] = (i, trial.epochs)
         self.completed.add(step)
+
+    def _bar(self, i: int, rung: int) -> FoldBar | None:
+        """The :class:`FoldBar` of trial ``i``'s rung (``fold_rejection``; None at a
+        bracket's last rung, which promotes nothing)."""
+        rungs = self.policy_of[i].bracket.rungs
+        if self.settings.fold_rejection is None or rung + 1 >= len(rungs):
+            return None
+        key = (self.trials[i].bracket, rung)
+        if key not in self.bars:
+            self.bars[key] = FoldBar(rungs[rung + 1].n_models, self.settings.fold_rejection)
+        return self.bars[key]
 
     def release(self, i: int, step: Any) -> None:
         if not isinstance(step, _StoredStep):
@@ -648,8 +670,11 @@ class _Loop:
     def handle(self, i: int, epochs_before: int, record: StepRecord, step: Any) -> None:
         """Fold a finished task in, and act on what the trial's policy decides."""
         trial = self.trials[i]
-        self.wanted.pop(i, None)
+        _, rung = self.wanted.pop(i, (None, 0))
         trial.add_step(record, epochs_before)
+        bar = self._bar(i, rung)
+        if bar is not None and record.error is None and not record.rejected:
+            bar.add(record.fold_scores[-1])
         self._tell("step_done", trial, epochs_before, record)
         if record.error is not None:
             trial.status = TrialStatus.FAILED
@@ -658,7 +683,7 @@ class _Loop:
             promotable = None
         else:
             self.live[i] = step
-            ok = not trial.stopped_early and not math.isnan(trial.score)
+            ok = not (trial.stopped_early or trial.rejected) and not math.isnan(trial.score)
             promotable = trial.score if ok else None
         policy = self.policy_of[i]
         to_submit, pruned, done, messages = policy.report(i, promotable)

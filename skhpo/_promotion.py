@@ -11,11 +11,20 @@ References
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Hashable, Mapping, Sequence
 
 from ._schedule import floor_div
 
-__all__ = ["asha_promotable", "n_to_promote", "rank_key", "should_stop_early", "top_k"]
+__all__ = [
+    "FoldBar",
+    "asha_promotable",
+    "n_to_promote",
+    "rank_key",
+    "reject_after_folds",
+    "should_stop_early",
+    "top_k",
+]
 
 
 def _is_nan(score: float | None) -> bool:
@@ -193,3 +202,88 @@ def should_stop_early(scores: Sequence[float | None], patience: int, tol: float)
     if not earlier:
         return False
     return max(recent) <= max(earlier) + tol
+
+
+def reject_after_folds(
+    fold_scores: Sequence[float], cutoff: float | None, sigma: float | None, z: float
+) -> bool:
+    """Whether a trial scored on its first ``j`` folds can be stopped (``fold_rejection``).
+
+    Parameters
+    ----------
+    fold_scores : sequence of float
+        The trial's scores on its first ``j`` folds.
+    cutoff : float or None
+        The score a trial must beat to be promoted from the rung: the ``k``-th best mean
+        among the rung's trials scored on all their folds so far (``None``: fewer than
+        ``k`` of them yet).
+    sigma : float or None
+        The standard deviation of one fold's score around its trial's mean, pooled over
+        those trials (``None``: not known yet).
+    z : float
+        How many standard errors of optimism to allow.
+
+    Returns
+    -------
+    bool
+        ``True`` when ``mean(fold_scores) + z * sigma / sqrt(j) < cutoff``. The mean of
+        all ``k`` folds differs from the mean of the first ``j`` by a standard deviation
+        of ``sigma * sqrt((k - j) / (k * j))``, less than ``sigma / sqrt(j)``, so this
+        bound is conservative: a trial stopped has its full mean under the cutoff with
+        probability above ``Phi(z)`` (0.977 for ``z=2``) when the fold scores are
+        independent and normal around the trial's mean.
+
+    Examples
+    --------
+    >>> reject_after_folds([0.80], cutoff=0.90, sigma=0.02, z=2)
+    True
+    >>> reject_after_folds([0.87, 0.88], cutoff=0.90, sigma=0.02, z=2)
+    False
+    >>> reject_after_folds([0.5], cutoff=None, sigma=0.02, z=2)
+    False
+    """
+    scores = [float(s) for s in fold_scores if not _is_nan(s)]
+    if cutoff is None or sigma is None or _is_nan(sigma) or not scores:
+        return False
+    mean = sum(scores) / len(scores)
+    return mean + z * sigma / math.sqrt(len(scores)) < cutoff
+
+
+class FoldBar:
+    """What a rung's trials must beat, for :func:`reject_after_folds`.
+
+    ``k`` trials of the rung go on. The driver :meth:`add` s each trial scored on all its
+    folds; a task asks :meth:`rejects` after each fold. In-process the task sees the bar
+    as it is when the task runs; on a cluster, as it was when the task was submitted.
+    """
+
+    def __init__(self, k: int, z: float) -> None:
+        self.k = k
+        self.z = z
+        self.means: list[float] = []
+        self.variances: list[float] = []  # each trial's sample variance of fold scores
+
+    def add(self, fold_scores: Sequence[float]) -> None:
+        """A trial of the rung was scored on every fold."""
+        scores = [float(s) for s in fold_scores]
+        if len(scores) < 2 or any(_is_nan(s) for s in scores):
+            return
+        mean = sum(scores) / len(scores)
+        self.means.append(mean)
+        self.variances.append(sum((s - mean) ** 2 for s in scores) / (len(scores) - 1))
+
+    def cutoff(self) -> float | None:
+        """The ``k``-th best mean so far, or None with fewer than ``k``."""
+        if self.k < 1 or len(self.means) < self.k:
+            return None
+        return sorted(self.means, reverse=True)[self.k - 1]
+
+    def sigma(self) -> float | None:
+        """The pooled standard deviation of a fold's score around its trial's mean."""
+        if not self.variances:
+            return None
+        return math.sqrt(sum(self.variances) / len(self.variances))
+
+    def rejects(self, fold_scores: Sequence[float]) -> bool:
+        """Whether a trial with these first fold scores stops here."""
+        return reject_after_folds(fold_scores, self.cutoff(), self.sigma(), self.z)

@@ -60,6 +60,11 @@ class StepRecord:
     the pickled live trial, with a storage; ``restored`` says the record was read back
     from the storage instead of trained; ``worker`` and ``pid`` name where the task ran
     (a dask worker).
+
+    With ``cv``, ``scores`` hold the mean over the folds, and ``fold_scores`` (and
+    ``fold_train_scores``) one tuple of per-fold scores per scoring (NaN for a fold
+    not scored); ``fold_epochs`` the epochs of each fold's model after the task;
+    ``rejected`` says the trial stopped after its first folds (``fold_rejection``).
     """
 
     model_id: str
@@ -76,6 +81,10 @@ class StepRecord:
     restored: bool = False
     worker: str | None = None
     pid: int | None = None
+    fold_scores: tuple | None = None
+    fold_train_scores: tuple | None = None
+    fold_epochs: tuple | None = None
+    rejected: bool = False
 
 
 @dataclass
@@ -103,6 +112,10 @@ class TrialRecord:
     stopped_early: bool = False
     iteration: int = 1  # the Hyperband iteration the trial's bracket belongs to
     worker: str | None = None  # where its last task ran (a dask worker's address)
+    fold_scores: list = field(default_factory=list)  # with cv, per scoring
+    fold_train_scores: list = field(default_factory=list)
+    fold_epochs: tuple | None = None  # with cv, the epochs of each fold's model
+    rejected: bool = False  # with fold_rejection, stopped after its first folds
 
     @property
     def score(self) -> float:
@@ -137,6 +150,11 @@ class TrialRecord:
         self.error = record.error
         self.stopped_early = record.stopped_early
         self.worker = record.worker
+        self.fold_scores.extend(record.fold_scores or [])
+        self.fold_train_scores.extend(record.fold_train_scores or [])
+        if record.fold_epochs is not None:
+            self.fold_epochs = record.fold_epochs
+        self.rejected = record.rejected
 
 
 def _last_metrics(known: dict, scores: dict | None, record: StepRecord) -> dict:
@@ -226,7 +244,10 @@ def score_keys(results: dict, refit: Any, first: bool = True) -> tuple[str, str]
 
 
 def cv_results(
-    trials: list[TrialRecord], train_scores: bool = False, metrics: list[str] | None = None
+    trials: list[TrialRecord],
+    train_scores: bool = False,
+    metrics: list[str] | None = None,
+    n_splits: int = 1,
 ) -> dict[str, Any]:
     """``cv_results_`` of a Hyperband-style search: one entry per trial, in trial order.
 
@@ -234,7 +255,10 @@ def cv_results(
     ``split0_train_score``: each trial's last score on its training split. With
     ``metrics`` (several metrics), these and ``rank_test_score`` come per metric as in
     scikit-learn (``mean_test_<name>``, ``rank_test_<name>``, ...) instead, and there is
-    no ``test_score``.
+    no ``test_score``. With ``n_splits`` folds (``cv``, one metric),
+    ``split<i>_test_score`` (and ``split<i>_train_score``) are each fold's last score,
+    ``std_test_score`` their standard deviation (as scikit-learn's, over the folds
+    scored), and ``rejected`` says which trials stopped after their first folds.
     """
     names = sorted({name for t in trials for name in t.params})
     results: dict[str, Any] = {
@@ -270,6 +294,8 @@ def cv_results(
         for metric in metrics:
             values = [_metric(t, t.train_metrics, metric, t.train_score) for t in trials]
             results.update(_score_columns("train", metric, values, rank=False))
+    if n_splits > 1 and metrics is None:
+        _add_folds(results, trials, n_splits, train_scores)
     for name in names:
         results[f"param_{name}"] = _masked(
             [t.params.get(name) for t in trials], [name in t.params for t in trials]
@@ -297,6 +323,23 @@ def _score_columns(split: str, name: str, values: Any, rank: bool = True) -> dic
     if rank:
         columns[f"rank_{split}_{name}"] = rank_scores(scores)
     return columns
+
+
+def _add_folds(results: dict, trials: list[TrialRecord], n_splits: int, train: bool) -> None:
+    """The per-fold columns of ``cv_results_`` (``cv``), in scikit-learn's names."""
+    kinds = [("test", "fold_scores")] + ([("train", "fold_train_scores")] if train else [])
+    for kind, attr in kinds:
+        folds = np.full((len(trials), n_splits), np.nan)
+        for row, t in enumerate(trials):
+            if getattr(t, attr):
+                folds[row] = getattr(t, attr)[-1]
+        scored = ~np.isnan(folds)
+        sq = np.where(scored, (folds - results[f"mean_{kind}_score"][:, None]) ** 2, 0.0)
+        with np.errstate(invalid="ignore"):
+            results[f"std_{kind}_score"] = np.sqrt(sq.sum(axis=1) / scored.sum(axis=1))
+        for i in range(n_splits):
+            results[f"split{i}_{kind}_score"] = folds[:, i].copy()
+    results["rejected"] = np.array([t.rejected for t in trials], dtype=bool)
 
 
 def _mean(values: list) -> float:

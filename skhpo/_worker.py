@@ -24,7 +24,7 @@ import joblib
 import numpy as np
 from sklearn.base import BaseEstimator, clone
 from sklearn.pipeline import Pipeline
-from sklearn.utils import ClassifierTags, RegressorTags, get_tags
+from sklearn.utils import ClassifierTags, RegressorTags, _safe_indexing, get_tags
 
 from ._compat import scikeras_estimator_type, scikeras_fit_epochs
 from ._promotion import should_stop_early
@@ -34,6 +34,7 @@ from .exceptions import TrialTimeoutError
 
 __all__ = [
     "DaskBlocks",
+    "FoldsState",
     "SearchData",
     "TrialSpec",
     "TrialState",
@@ -235,7 +236,10 @@ class SearchData:
     # the storage file, where tasks may be recomputed (dask, after a lost worker): a
     # task whose outcome is stored there is read back instead of trained again
     storage_path: str | None = None
+    # with cv: the (train, test) row indices of each fold, into X_train, y_train
+    folds: tuple | None = None
     prep_cache: OrderedDict = field(default_factory=OrderedDict, repr=False)
+    _fold_views: dict = field(default_factory=dict, repr=False)
 
     # How many times this process received a SearchData (diagnostics: the data of a
     # search is meant to reach each dask worker once).
@@ -244,7 +248,44 @@ class SearchData:
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
         state["prep_cache"] = OrderedDict()
+        state["_fold_views"] = {}
         return state
+
+    @property
+    def n_folds(self) -> int:
+        """The number of folds (``cv``); 0 with one hold-out split."""
+        return 0 if self.folds is None else len(self.folds)
+
+    def fold(self, f: int) -> SearchData:
+        """Fold ``f`` as a one-split :class:`SearchData`: its rows sliced once in this
+        process and kept, with a pre-processing cache of its own (a Pipeline's
+        pre-processing is fitted per fold, once per distinct parameters)."""
+        view = self._fold_views.get(f)
+        if view is None:
+            from ._data import _n_samples as _n_rows  # _data imports this module
+
+            train, test = self.folds[f]
+            n = _n_rows(self.X_train)
+            fit_params = {
+                k: _safe_indexing(v, train)
+                if k != "classes" and hasattr(v, "__len__") and _n_rows(v) == n
+                else v
+                for k, v in self.fit_params.items()
+            }
+            view = replace(
+                self,
+                X_train=_safe_indexing(self.X_train, train),
+                y_train=None if self.y_train is None else _safe_indexing(self.y_train, train),
+                X_val=_safe_indexing(self.X_train, test),
+                y_val=None if self.y_train is None else _safe_indexing(self.y_train, test),
+                fit_params=fit_params,
+                patience=0,  # the folds' mean decides, in _train_folds
+                folds=None,
+                prep_cache=OrderedDict(),
+                _fold_views={},
+            )
+            self._fold_views[f] = view
+        return view
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
@@ -287,6 +328,28 @@ class TrialState:
     epochs: int = 0
     scores: list = field(default_factory=list)
     elapsed: float = 0.0  # seconds spent in this trial's tasks so far
+
+
+@dataclass
+class FoldsState:
+    """A live trial with ``cv``: one :class:`TrialState` per fold, trained in lockstep.
+
+    A fold's model is built when it is first trained (``None`` before: a trial rejected
+    after its first folds never builds the others). ``scores`` holds the mean over the
+    folds of each scoring.
+    """
+
+    model_id: str
+    spec: TrialSpec
+    folds: list  # TrialState or None, one per fold
+    epochs: int = 0
+    scores: list = field(default_factory=list)
+    elapsed: float = 0.0
+
+    @property
+    def fold_epochs(self) -> tuple:
+        """The epochs of each fold's model (0 for one not built)."""
+        return tuple(0 if f is None else f.epochs for f in self.folds)
 
 
 def _split_pipeline_params(estimator: Pipeline, params: dict) -> tuple[str, dict]:
@@ -466,6 +529,9 @@ class _Progress:
     metric_scores: dict = field(default_factory=dict)  # several metrics: name -> scores
     train_metric_scores: dict = field(default_factory=dict)
     stopped: bool = False
+    fold_scores: list = field(default_factory=list)  # with cv: per scoring, per fold
+    fold_train_scores: list = field(default_factory=list)
+    rejected: bool = False  # fold_rejection stopped the trial after its first folds
 
     @property
     def epochs(self) -> int:
@@ -507,7 +573,59 @@ def _train(trial: TrialSpec | TrialState, data: SearchData, n_epochs: int, done:
     return state
 
 
-def step_task(trial: TrialSpec | TrialState | tuple, data: SearchData, n_epochs: int) -> tuple:
+def _train_folds(
+    trial: TrialSpec | FoldsState, data: SearchData, n_epochs: int, done: _Progress, bar: Any
+) -> FoldsState:
+    """:func:`_train` with ``cv``: each fold's model trained ``n_epochs`` more epochs on
+    its fold, in lockstep (with ``patience``, one epoch of every fold at a time), and
+    the mean of the fold scores taken as the trial's score.
+
+    With ``bar`` (``fold_rejection``), the folds of the task's last scoring are trained
+    one after the other and the trial stops after fold ``j`` when ``bar.rejects`` the
+    scores so far (see :func:`skhpo._promotion.reject_after_folds`).
+    """
+    data.materialize()
+    if isinstance(trial, TrialSpec):
+        trial = FoldsState(trial.model_id, trial, [None] * data.n_folds)
+    state = done.state = trial
+    chunks = [1] * n_epochs if data.patience else [n_epochs]
+    for c, chunk in enumerate(chunks):
+        scores = np.full(data.n_folds, np.nan)
+        train_scores = np.full(data.n_folds, np.nan)
+        for f in range(data.n_folds):
+            step = _Progress(state.folds[f].epochs if state.folds[f] is not None else 0)
+            try:
+                state.folds[f] = _train(state.folds[f] or state.spec, data.fold(f), chunk, step)
+            finally:
+                done.fit_time += step.fit_time
+                done.score_time += step.score_time
+            scores[f] = step.scores[-1][1]
+            if data.return_train_score:
+                train_scores[f] = step.train_scores[-1]
+            last = c + 1 == len(chunks)
+            if bar is not None and last and f + 1 < data.n_folds and bar.rejects(scores[: f + 1]):
+                done.rejected = True
+                break
+        state.epochs += chunk
+        score = float(np.nanmean(scores))
+        state.scores.append(score)
+        done.scores.append((state.epochs, score, time.time()))
+        done.fold_scores.append(tuple(scores.tolist()))
+        if data.return_train_score:
+            done.train_scores.append(float(np.nanmean(train_scores)))
+            done.fold_train_scores.append(tuple(train_scores.tolist()))
+        if data.patience and should_stop_early(state.scores, data.patience, data.tol):
+            done.stopped = True
+            break
+    return state
+
+
+def step_task(
+    trial: TrialSpec | TrialState | FoldsState | tuple,
+    data: SearchData,
+    n_epochs: int,
+    bar: Any = None,
+) -> tuple:
     """Build the trial if needed, train it ``n_epochs`` more epochs, score it.
 
     Returns ``(state, record)``. A trial that raises is caught here (unless
@@ -516,11 +634,14 @@ def step_task(trial: TrialSpec | TrialState | tuple, data: SearchData, n_epochs:
     by itself when its score has not improved by ``tol`` in ``patience`` epochs. With
     ``data.storage_path``, a task whose outcome the storage already holds (dask runs it
     again to recompute what a lost worker held) returns the stored state and record.
+    With ``cv`` (``data.folds``), the trial is one model per fold (:func:`_train_folds`);
+    ``bar`` is the rung's :class:`~skhpo._promotion.FoldBar` with ``fold_rejection``.
     """
     if isinstance(trial, tuple):  # the previous task's (state, record), from a cluster
         trial = trial[0]
-    epochs_before = trial.epochs if isinstance(trial, TrialState) else 0
-    elapsed_before = trial.elapsed if isinstance(trial, TrialState) else 0.0
+    live = isinstance(trial, TrialState | FoldsState)
+    epochs_before = trial.epochs if live else 0
+    elapsed_before = trial.elapsed if live else 0.0
     if data.storage_path is not None:
         stored = read_stored_step(data.storage_path, trial.model_id, epochs_before)
         if stored is not None:
@@ -533,7 +654,10 @@ def step_task(trial: TrialSpec | TrialState | tuple, data: SearchData, n_epochs:
     state: TrialState | None = None
     try:
         with _deadline(remaining, data.timeout):
-            state = _train(trial, data, n_epochs, done)
+            if data.folds is None:
+                state = _train(trial, data, n_epochs, done)
+            else:
+                state = _train_folds(trial, data, n_epochs, done, bar)
         state.elapsed = elapsed_before + time.perf_counter() - start
         error = None
     except Exception as exc:
@@ -543,14 +667,7 @@ def step_task(trial: TrialSpec | TrialState | tuple, data: SearchData, n_epochs:
         if isinstance(data.error_score, str) and data.error_score == "raise":
             raise
         error = "".join(traceback.format_exception(exc)).rstrip()
-        failed = float(data.error_score)
-        done.scores.append((done.epochs, failed, time.time()))
-        _append_metrics(done.metric_scores, dict.fromkeys(done.metric_scores, failed))
-        if data.return_train_score:
-            done.train_scores.append(failed)
-            _append_metrics(
-                done.train_metric_scores, dict.fromkeys(done.train_metric_scores, failed)
-            )
+        _record_failure(done, data)
         state = None
     if main_thread:
         raise_if_interrupted()  # Ctrl-C swallowed where it landed
@@ -567,8 +684,39 @@ def step_task(trial: TrialSpec | TrialState | tuple, data: SearchData, n_epochs:
         error=error,
         stopped_early=done.stopped,
         checkpoint=_dumps(state) if data.checkpoint and state is not None else None,
+        **_fold_fields(done, data, state),
     )
     return state, record
+
+
+def _record_failure(done: _Progress, data: SearchData) -> None:
+    """A failed task's last scores: ``error_score`` for every metric (and every fold,
+    as in scikit-learn)."""
+    failed = float(data.error_score)
+    done.scores.append((done.epochs, failed, time.time()))
+    _append_metrics(done.metric_scores, dict.fromkeys(done.metric_scores, failed))
+    if data.return_train_score:
+        done.train_scores.append(failed)
+        _append_metrics(done.train_metric_scores, dict.fromkeys(done.train_metric_scores, failed))
+    if data.folds is not None:
+        done.fold_scores.append((failed,) * data.n_folds)
+        if data.return_train_score:
+            done.fold_train_scores.append((failed,) * data.n_folds)
+
+
+def _fold_fields(done: _Progress, data: SearchData, state: Any) -> dict:
+    """The ``cv`` fields of a task's :class:`StepRecord` (none without ``cv``)."""
+    if data.folds is None:
+        return {}
+    n = len(done.scores)
+    return {
+        "fold_scores": tuple(done.fold_scores[-n:]),
+        "fold_train_scores": (
+            tuple(done.fold_train_scores[-n:]) if data.return_train_score else None
+        ),
+        "fold_epochs": state.fold_epochs if state is not None else None,
+        "rejected": done.rejected,
+    }
 
 
 _interrupted = threading.Event()

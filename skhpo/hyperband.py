@@ -74,15 +74,17 @@ class HyperbandSearchCV(BaseEpochSearchCV):
         The score of a trial whose build, training or scoring raises; ``"raise"``
         stops the search with the error instead. NaN scores rank last and are never
         promoted.
-    refit : bool, str or callable, default=False
+    refit : bool, str, callable or None, default=None
         If True, ``best_estimator_`` is a new model with ``best_params_`` trained on
-        the training and validation data for the epochs the best trial earned (on a
-        dask cluster, as one more task on a worker, asking for ``resources`` as the
-        trials do); if False it is the best trial's own model. With several metrics,
-        as in scikit-learn: a metric's name picks the metric that ranks and promotes
-        the trials and refits as True does; a callable takes ``cv_results_`` and
-        returns ``best_index_`` (and refits; there is no ``best_score_``); False keeps
-        every trial's results but sets no ``best_*`` attribute and no
+        the training and validation data (all of ``X`` with ``cv``) for the epochs the
+        best trial earned (on a dask cluster, as one more task on a worker, asking for
+        ``resources`` as the trials do); if False it is the best trial's own model, or
+        with ``cv`` there is none (as in scikit-learn's searches: a trial is one model
+        per fold). ``None`` means True with ``cv`` and False without. With several
+        metrics, as in scikit-learn: a metric's name picks the metric that ranks and
+        promotes the trials and refits as True does; a callable takes ``cv_results_``
+        and returns ``best_index_`` (and refits; there is no ``best_score_``); False
+        keeps every trial's results but sets no ``best_*`` attribute and no
         ``best_estimator_``. True is an error there, before any training (after it,
         for a callable ``scoring``, whose metrics are known once it has scored).
     asynchronous : bool, default=False
@@ -140,6 +142,19 @@ class HyperbandSearchCV(BaseEpochSearchCV):
         trial is promoted (it ends pruned); tasks still waiting in-process are dropped,
         and those already training finish and are in the results. See
         :ref:`hyperband-budget`.
+    cv : int, cross-validation generator or iterable, default=None
+        ``None`` scores each trial on one hold-out split (``test_size``). Otherwise the
+        folds, as scikit-learn's searches take them (``check_cv(cv, y, classifier=...)``:
+        an int is stratified k-fold for classifiers, k-fold otherwise): a trial is one
+        model per fold, trained in lockstep in one task, and its score is the mean of
+        the fold scores; promotions use that mean. Not allowed together with
+        ``test_size`` or ``validation_data``, nor with dask collections. See
+        :ref:`hyperband-cv`.
+    fold_rejection : bool or float, default=False
+        With ``cv``: stop a trial after its first folds when even an optimistic bound
+        on its mean cannot reach the rung's promotion cutoff
+        (:func:`skhpo._promotion.reject_after_folds`); ``True`` allows 2 standard
+        errors of optimism, a float sets that number. See :ref:`hyperband-cv`.
 
     Attributes
     ----------
@@ -153,6 +168,8 @@ class HyperbandSearchCV(BaseEpochSearchCV):
         several metrics, ``mean_test_<name>``, ``std_test_<name>``,
         ``split0_test_<name>`` and ``rank_test_<name>`` per metric replace the
         ``*_test_score`` keys and ``test_score``, as in scikit-learn.
+        ``cv``, also ``split<i>_test_score`` (each fold's last score; ``mean_test_score``
+        is their mean, ``std_test_score`` their standard deviation) and ``rejected``.
     history_ : list of dict
         One record per scoring, in the order of ``elapsed_wall_time``: ``model_id``,
         ``bracket``, ``params``, ``partial_fit_calls``, ``score``,
@@ -177,7 +194,7 @@ class HyperbandSearchCV(BaseEpochSearchCV):
     scorer_ : callable or dict
         The scorer; with several metrics named up front, a dict of them.
     n_splits_ : int
-        Always 1: trials are scored on one hold-out set.
+        The number of folds with ``cv``; 1 (one hold-out set) without.
     n_iter_ : int
         Epochs the best model was trained (its ``partial_fit_calls``).
     multimetric_ : bool
@@ -187,7 +204,8 @@ class HyperbandSearchCV(BaseEpochSearchCV):
     search_stats_ : dict
         ``wall_time``, ``busy_time`` (seconds the tasks trained and scored),
         ``n_tasks``, and the dask ``workers`` and process ids (``pids``) that ran
-        tasks (empty in-process).
+        tasks (empty in-process); with ``cv``, ``fold_epochs``: the epochs the fold
+        models trained, over all folds.
 
     See Also
     --------
@@ -247,7 +265,7 @@ class HyperbandSearchCV(BaseEpochSearchCV):
         prefix: str = "",
         *,
         error_score: float | str = np.nan,
-        refit: bool = False,
+        refit: bool | None = None,
         asynchronous: bool = False,
         scheduler: Any = None,
         resources: dict | None = None,
@@ -260,6 +278,8 @@ class HyperbandSearchCV(BaseEpochSearchCV):
         n_iterations: int | None = 1,
         max_epochs_total: int | None = None,
         max_time: float | None = None,
+        cv: Any = None,
+        fold_rejection: bool | float = False,
     ) -> None:
         self.estimator = estimator
         self.parameters = parameters
@@ -286,6 +306,8 @@ class HyperbandSearchCV(BaseEpochSearchCV):
         self.n_iterations = n_iterations
         self.max_epochs_total = max_epochs_total
         self.max_time = max_time
+        self.cv = cv
+        self.fold_rejection = fold_rejection
 
     def _brackets(self) -> list[Bracket]:
         return hyperband_brackets(self.max_iter, self.aggressiveness)

@@ -44,7 +44,7 @@ class SuccessiveHalvingSearchCV(BaseEpochSearchCV):
         ``// aggressiveness``.
     test_size, tol, random_state, scoring, verbose, prefix, error_score, refit, \
 asynchronous, scheduler, resources, callbacks, storage, timeout, \
-sampler, sampler_kwargs, return_train_score
+sampler, sampler_kwargs, return_train_score, cv, fold_rejection
         As in :class:`~skhpo.HyperbandSearchCV`.
 
     Attributes
@@ -98,7 +98,7 @@ best_score_, best_index_, scorer_, n_splits_, n_iter_, multimetric_, search_stat
         prefix: str = "",
         *,
         error_score: float | str = np.nan,
-        refit: bool = False,
+        refit: bool | None = None,
         asynchronous: bool = False,
         scheduler: Any = None,
         resources: dict | None = None,
@@ -108,6 +108,8 @@ best_score_, best_index_, scorer_, n_splits_, n_iter_, multimetric_, search_stat
         sampler: str = "random",
         sampler_kwargs: dict | None = None,
         return_train_score: bool = False,
+        cv: Any = None,
+        fold_rejection: bool | float = False,
     ) -> None:
         self.estimator = estimator
         self.parameters = parameters
@@ -133,6 +135,8 @@ best_score_, best_index_, scorer_, n_splits_, n_iter_, multimetric_, search_stat
         self.sampler = sampler
         self.sampler_kwargs = sampler_kwargs
         self.return_train_score = return_train_score
+        self.cv = cv
+        self.fold_rejection = fold_rejection
 
     def _brackets(self) -> list[Bracket]:
         r0 = int(self.n_initial_iter or 1)

@@ -598,3 +598,21 @@ def test_dask_input_errors_before_training(digits, change, message):
     search = HyperbandSearchCV(est, space, max_iter=3, scheduler="in-process")
     with pytest.raises(ValueError, match=message):
         search.fit(X, y, **fit_params)
+
+
+def test_cv_on_the_cluster_equals_in_process(client):
+    from fakes import FoldClassifier
+    from sklearn.model_selection import KFold
+
+    rng = np.random.RandomState(0)
+    X = np.column_stack([np.repeat(np.arange(3), 30), rng.rand(90, 2)])
+    y = np.tile(np.arange(3), 30)
+    kw = dict(max_iter=9, random_state=0, cv=KFold(3), return_train_score=True)
+    here = HyperbandSearchCV(FoldClassifier(), {"a": (0.0, 1.0)}, scheduler="in-process", **kw)
+    there = HyperbandSearchCV(FoldClassifier(), {"a": (0.0, 1.0)}, **kw)
+    here.fit(X, y)
+    there.fit(X, y)
+    assert os.getpid() not in there.search_stats_["pids"]
+    for key in ["mean_test_score", "split0_test_score", "split2_test_score", "std_test_score"]:
+        np.testing.assert_array_equal(there.cv_results_[key], here.cv_results_[key])
+    assert there.best_estimator_.n_train_ == len(X)  # refit on all the data, on a worker

@@ -1,0 +1,303 @@
+"""cv= on the epoch-budget searches: k fold-models per trial, scored by their mean."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+from fakes import CountingScaler, CurveClassifier, FoldClassifier
+from sklearn.base import clone
+from sklearn.datasets import load_digits
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import SGDClassifier
+from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold, check_cv, cross_validate
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from skhpo import HyperbandSearchCV, SuccessiveHalvingSearchCV
+from skhpo._events import SearchCallback
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return X[:300] / 16, y[:300]
+
+
+class EpochSGD(SGDClassifier):
+    """SGDClassifier whose ``fit`` is ``n_epochs`` calls of ``partial_fit`` (for
+    scikit-learn's cross_validate)."""
+
+    def __init__(self, alpha=1e-4, random_state=0, n_epochs=3):
+        super().__init__(alpha=alpha, random_state=random_state)
+        self.n_epochs = n_epochs
+
+    def fit(self, X, y):
+        for _ in range(self.n_epochs):
+            self.partial_fit(X, y, classes=np.arange(10))
+        return self
+
+
+def _one_trial(cv, epochs=3, **kw):
+    """A search of one trial trained ``epochs`` epochs."""
+    return SuccessiveHalvingSearchCV(
+        SGDClassifier(random_state=0),
+        {"alpha": [1e-4]},
+        n_initial_parameters=1,
+        n_initial_iter=epochs,
+        max_iter=epochs,
+        random_state=0,
+        cv=cv,
+        **kw,
+    )
+
+
+@pytest.mark.parametrize(
+    "cv",
+    [3, StratifiedKFold(4, shuffle=True, random_state=1), KFold(3), "iterable"],
+    ids=["int", "stratified-splitter", "kfold", "iterable"],
+)
+def test_fold_scores_are_what_cross_validate_gives(digits, cv):
+    X, y = digits
+    if cv == "iterable":
+        cv = list(KFold(3, shuffle=True, random_state=2).split(X, y))
+    search = _one_trial(cv, return_train_score=True).fit(X, y)
+    expected = cross_validate(
+        EpochSGD(n_epochs=3), X, y, cv=check_cv(cv, y, classifier=True), return_train_score=True
+    )
+    k = len(expected["test_score"])
+    assert search.n_splits_ == k
+    res = search.cv_results_
+    got = [res[f"split{i}_test_score"][0] for i in range(k)]
+    np.testing.assert_allclose(got, expected["test_score"])
+    got_train = [res[f"split{i}_train_score"][0] for i in range(k)]
+    np.testing.assert_allclose(got_train, expected["train_score"])
+    assert res["mean_test_score"][0] == pytest.approx(np.mean(expected["test_score"]))
+    assert res["std_test_score"][0] == pytest.approx(np.std(expected["test_score"]))
+    assert res["std_train_score"][0] == pytest.approx(np.std(expected["train_score"]))
+    assert search.best_score_ == pytest.approx(np.mean(expected["test_score"]))
+
+
+def test_score_columns_are_named_as_grid_search_cvs(digits):
+    X, y = digits
+    search = _one_trial(3, return_train_score=True).fit(X, y)
+    grid = GridSearchCV(SGDClassifier(), {"alpha": [1e-4]}, cv=3, return_train_score=True)
+    grid.fit(X, y)
+    score_keys = {k for k in grid.cv_results_ if "_score" in k}
+    assert score_keys <= set(search.cv_results_)
+    assert {k for k in search.cv_results_ if k.startswith("split")} == {
+        k for k in grid.cv_results_ if k.startswith("split")
+    }
+
+
+def test_the_hold_out_layout_is_unchanged(digits):
+    X, y = digits
+    search = _one_trial(None).fit(X, y)
+    assert search.n_splits_ == 1
+    assert "split1_test_score" not in search.cv_results_
+    assert "rejected" not in search.cv_results_
+    assert "fold_epochs" not in search.search_stats_
+    assert isinstance(search.best_estimator_, SGDClassifier)  # the trial's own model
+
+
+def _fold_data(n=90, k=3):
+    """Rows in k contiguous folds (KFold without shuffling); column 0 is the fold."""
+    rng = np.random.RandomState(0)
+    X = np.column_stack([np.repeat(np.arange(k), n // k), rng.rand(n, 2)])
+    y = np.tile(np.arange(3), n // 3)
+    return X, y
+
+
+def test_promotions_use_the_mean_over_folds():
+    X, y = _fold_data()
+    search = HyperbandSearchCV(
+        FoldClassifier(), {"a": (0.0, 1.0)}, max_iter=9, random_state=0, cv=KFold(3)
+    ).fit(X, y)
+    checked = 0
+    for bracket in {h["bracket"] for h in search.history_}:
+        first = {}
+        for h in search.history_:
+            if h["bracket"] == bracket and h["model_id"] not in first:
+                first[h["model_id"]] = h
+        if len({h["partial_fit_calls"] for h in search.history_ if h["bracket"] == bracket}) < 2:
+            continue  # one rung: nothing promoted
+        promoted = {
+            h["model_id"]
+            for h in search.history_
+            if h["bracket"] == bracket
+            and h["partial_fit_calls"] > min(r["partial_fit_calls"] for r in first.values())
+        }
+        n = len(promoted)
+        by_mean = sorted(first, key=lambda m: -first[m]["score"])[:n]
+        by_fold0 = sorted(first, key=lambda m: -first[m]["fold_scores"][0])[:n]
+        assert set(by_mean) == promoted
+        checked += set(by_fold0) != promoted
+        for h in first.values():
+            assert h["score"] == pytest.approx(np.mean(h["fold_scores"]))
+    assert checked  # the fake's fold 0 ranks differently somewhere
+
+
+def test_refit_on_all_data_by_default_with_cv():
+    X, y = _fold_data()
+    search = HyperbandSearchCV(
+        FoldClassifier(), {"a": (0.0, 1.0)}, max_iter=9, random_state=0, cv=KFold(3)
+    ).fit(X, y)
+    assert search.best_estimator_.n_train_ == len(X)
+    assert search.best_estimator_.n_calls_ == search.n_iter_
+    assert search.refit_time_ > 0
+    no_refit = clone(search).set_params(refit=False).fit(X, y)
+    assert not hasattr(no_refit, "best_estimator_")
+    with pytest.raises(NotFittedError):
+        no_refit.predict(X)
+    assert no_refit.best_params_ == search.best_params_
+
+
+def test_pipeline_preprocessing_is_fitted_per_fold_once_per_parameters(digits):
+    X, y = digits
+    CountingScaler.fits = 0
+    pipe = Pipeline([("scale", CountingScaler()), ("clf", SGDClassifier(random_state=0))])
+    space = {"scale__factor": [1.0, 2.0], "clf__alpha": (1e-5, 1e-2, "log-uniform")}
+    search = HyperbandSearchCV(pipe, space, max_iter=9, random_state=0, cv=3, refit=False)
+    search.fit(X, y)
+    factors = {p["scale__factor"] for p in search.cv_results_["params"]}
+    assert len(factors) == 2 and len(search.cv_results_["params"]) > 2
+    assert CountingScaler.fits == 3 * len(factors)
+
+
+def test_pipeline_fold_scores_match_cross_validate(digits):
+    X, y = digits
+    pipe = Pipeline([("scale", StandardScaler()), ("clf", SGDClassifier(random_state=0))])
+    search = SuccessiveHalvingSearchCV(
+        pipe,
+        {"clf__alpha": [1e-3]},
+        n_initial_parameters=1,
+        n_initial_iter=2,
+        max_iter=2,
+        random_state=0,
+        cv=3,
+    ).fit(X, y)
+    expected = cross_validate(
+        Pipeline([("scale", StandardScaler()), ("clf", EpochSGD(alpha=1e-3, n_epochs=2))]),
+        X,
+        y,
+        cv=3,
+    )["test_score"]
+    got = [search.cv_results_[f"split{i}_test_score"][0] for i in range(3)]
+    np.testing.assert_allclose(got, expected)
+
+
+class _StopAfter(SearchCallback):
+    def __init__(self, n):
+        self.n = n
+
+    def on_trial_scored(self, search, trial, epochs, score):
+        self.n -= 1
+        if self.n == 0:
+            raise KeyboardInterrupt
+
+
+def _epochs_logged(log):
+    if not os.path.exists(log):
+        return 0
+    with open(log) as f:
+        return len(f.readlines())
+
+
+def test_resume_with_storage(tmp_path):
+    X, y = _fold_data()
+    db, log = tmp_path / "run.db", tmp_path / "epochs.log"
+
+    def search(**kw):
+        return HyperbandSearchCV(
+            FoldClassifier(log=str(log)),
+            {"a": (0.0, 1.0)},
+            max_iter=9,
+            random_state=0,
+            cv=KFold(3),
+            refit=False,
+            **kw,
+        )
+
+    whole = search().fit(X, y)
+    total = _epochs_logged(log)
+    assert total == 3 * whole.metadata_["partial_fit_calls"] == whole.search_stats_["fold_epochs"]
+    os.remove(log)
+    with pytest.raises(KeyboardInterrupt):
+        search(storage=str(db), callbacks=[_StopAfter(8)]).fit(X, y)
+    before = _epochs_logged(log)
+    resumed = search(storage=str(db)).fit(X, y)
+    assert _epochs_logged(log) - before < total  # the stored rungs were not retrained
+    for key in ["mean_test_score", "split0_test_score", "split2_test_score", "state"]:
+        np.testing.assert_array_equal(resumed.cv_results_[key], whole.cv_results_[key])
+    assert resumed.best_index_ == whole.best_index_
+    again = search(storage=str(db)).fit(X, y)  # a finished search replays, trains nothing
+    np.testing.assert_array_equal(
+        again.cv_results_["split1_test_score"], whole.cv_results_["split1_test_score"]
+    )
+
+
+def test_fold_rejection_saves_epochs_and_keeps_the_choice():
+    X, y = _fold_data()
+    kw = dict(max_iter=27, random_state=0, cv=KFold(3))
+    space = {"a": (0.0, 1.0)}
+    full = HyperbandSearchCV(FoldClassifier(centers=(0.3, 0.35, 0.25)), space, **kw).fit(X, y)
+    fast = HyperbandSearchCV(
+        FoldClassifier(centers=(0.3, 0.35, 0.25)), space, fold_rejection=True, **kw
+    ).fit(X, y)
+    saved = full.search_stats_["fold_epochs"] - fast.search_stats_["fold_epochs"]
+    assert saved > 0
+    assert fast.cv_results_["rejected"].sum() > 0
+    assert fast.best_params_ == full.best_params_
+    rejected = fast.cv_results_["rejected"]
+    assert set(fast.cv_results_["state"][rejected]) == {"pruned"}
+    # a rejected trial's unscored folds are NaN, its mean that of the folds it scored
+    last = fast.cv_results_["split2_test_score"][rejected]
+    assert np.isnan(last).all()
+
+
+def test_fold_rejection_never_rejects_a_trial_that_would_be_promoted():
+    X, y = _fold_data()
+    kw = dict(max_iter=27, random_state=3, cv=KFold(3))
+    space = {"a": (0.0, 1.0)}
+    full = HyperbandSearchCV(FoldClassifier(), space, **kw).fit(X, y)
+    fast = HyperbandSearchCV(FoldClassifier(), space, fold_rejection=True, **kw).fit(X, y)
+    np.testing.assert_array_equal(
+        fast.cv_results_["partial_fit_calls"], full.cv_results_["partial_fit_calls"]
+    )
+    assert fast.best_index_ == full.best_index_
+
+
+@pytest.mark.parametrize(
+    "kwargs, fit_kwargs, message",
+    [
+        ({"cv": 5}, {}, "class 3 has only 4 members"),
+        ({"cv": 3, "test_size": 0.2}, {}, "either test_size or cv"),
+        ({"cv": 3}, {"validation_data": "same"}, "either validation_data or cv"),
+        ({"fold_rejection": True}, {}, "fold_rejection needs cv"),
+        ({"cv": [(np.arange(10), np.arange(10, 20))]}, {}, "at least 2 folds"),
+        ({"cv": KFold(2)}, {}, "fold 0 have no samples of class"),
+    ],
+)
+def test_bad_cv_is_a_clear_error_before_training(kwargs, fit_kwargs, message):
+    X = np.random.RandomState(0).rand(24, 3)
+    y = np.array([0] * 10 + [1] * 10 + [2] * 0 + [3] * 4)
+    if isinstance(kwargs.get("cv"), KFold):  # class 3 only in the second half
+        y = np.array([0, 1] * 6 + [3] * 12)
+    if fit_kwargs.get("validation_data") == "same":
+        fit_kwargs = {"validation_data": (X, y)}
+    search = HyperbandSearchCV(
+        CurveClassifier(fail="fit"), {"a": (0.0, 1.0)}, max_iter=3, error_score="raise", **kwargs
+    )
+    with pytest.raises(ValueError, match=message):
+        search.fit(X, y, **fit_kwargs)
+
+
+@pytest.mark.dask
+def test_dask_collections_with_cv_are_a_clear_error():
+    da = pytest.importorskip("dask.array")
+    X = da.random.random((30, 3), chunks=10)
+    y = da.from_array(np.arange(30) % 2, chunks=10)
+    search = HyperbandSearchCV(CurveClassifier(), {"a": (0.0, 1.0)}, max_iter=3, cv=3)
+    with pytest.raises(ValueError, match="cv is not supported with dask collections"):
+        search.fit(X, y)
