@@ -36,3 +36,19 @@ def test_the_demo_runs_and_saves_a_plot(tmp_path):
     assert "Plan: 5 models, 11 epochs" in proc.stdout
     assert "test accuracy" in proc.stdout
     assert out.exists() and out.stat().st_size > 10_000
+
+
+@pytest.mark.slow
+@fails_on_sklearn_16_with_scikeras(AssertionError)
+def test_the_conv2d_example_runs_with_cv():
+    pytest.importorskip("scikeras")
+    proc = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "examples", "conv2d_digits_cv.py"), "--max-iter", "3"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "3 folds each" in proc.stdout
+    assert "Best mean CV accuracy" in proc.stdout and "test macro F1" in proc.stdout
