@@ -28,7 +28,7 @@ from sklearn.utils import ClassifierTags, RegressorTags, get_tags
 from ._compat import scikeras_estimator_type, scikeras_fit_epochs
 from ._promotion import should_stop_early
 from ._records import StepRecord
-from ._storage import _dumps, read_stored_step
+from ._storage import pack_state, read_stored_step
 from .exceptions import TrialTimeoutError
 
 __all__ = [
@@ -228,9 +228,9 @@ class SearchData:
     return_train_score: bool = False  # also score each scoring on the training split
     checkpoint: bool = False  # send a pickled TrialState back with each record (storage)
     timeout: float | None = None  # seconds a trial may spend training and scoring
-    # the storage file, where tasks may be recomputed (dask, after a lost worker): a
-    # task whose outcome is stored there is read back instead of trained again
-    storage_path: str | None = None
+    # where tasks may be recomputed (dask, after a lost worker) read stored steps: a
+    # storage's step_reader(); a task whose outcome is stored is read back, not trained
+    stored_steps: Any = None
     prep_cache: OrderedDict = field(default_factory=OrderedDict, repr=False)
 
     # How many times this process received a SearchData (diagnostics: the data of a
@@ -481,15 +481,15 @@ def step_task(trial: TrialSpec | TrialState | tuple, data: SearchData, n_epochs:
     ``error_score="raise"``): its state is ``None`` and its record carries the error and
     ``error_score``. With ``patience``, the trial is scored after every epoch and stops
     by itself when its score has not improved by ``tol`` in ``patience`` epochs. With
-    ``data.storage_path``, a task whose outcome the storage already holds (dask runs it
+    ``data.stored_steps``, a task whose outcome the storage already holds (dask runs it
     again to recompute what a lost worker held) returns the stored state and record.
     """
     if isinstance(trial, tuple):  # the previous task's (state, record), from a cluster
         trial = trial[0]
     epochs_before = trial.epochs if isinstance(trial, TrialState) else 0
     elapsed_before = trial.elapsed if isinstance(trial, TrialState) else 0.0
-    if data.storage_path is not None:
-        stored = read_stored_step(data.storage_path, trial.model_id, epochs_before)
+    if data.stored_steps is not None:
+        stored = read_stored_step(data.stored_steps, trial.model_id, epochs_before)
         if stored is not None:
             state, record = stored
             return state, replace(record, checkpoint=None, restored=True)
@@ -526,7 +526,7 @@ def step_task(trial: TrialSpec | TrialState | tuple, data: SearchData, n_epochs:
         score_time=done.score_time,
         error=error,
         stopped_early=done.stopped,
-        checkpoint=_dumps(state) if data.checkpoint and state is not None else None,
+        checkpoint=pack_state(state) if data.checkpoint and state is not None else None,
     )
     return state, record
 

@@ -13,13 +13,23 @@ from sklearn.linear_model import SGDClassifier
 
 
 def _stored_steps(path):
-    """``(model_id, epochs_before, epochs)`` of the steps an skhpo storage file holds."""
+    """``(model_id, epochs_before, epochs)`` of the steps an skhpo storage holds: an
+    SQLite file, or a checkpoint folder (``checkpoints=``: its step records)."""
+    if os.path.isdir(path):
+        from pathlib import Path
+
+        files = Path(path).glob("*/steps/*/*")
+        return [(r.model_id, int(f.name), r.epochs) for f in files for r in [_record(f)]]
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        rows = db.execute("SELECT record, epochs_before FROM steps").fetchall()
+        rows = db.execute("SELECT record, epochs_before FROM skhpo_steps").fetchall()
     finally:
         db.close()
     return [(r.model_id, b, r.epochs) for r, b in ((pickle.loads(r), b) for r, b in rows)]
+
+
+def _record(path):
+    return pickle.loads(path.read_bytes())
 
 
 class CurveClassifier(ClassifierMixin, BaseEstimator):
