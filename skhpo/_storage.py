@@ -29,6 +29,7 @@ import os
 import pickle
 import re
 import sqlite3
+import tempfile
 import time
 import zipfile
 from dataclasses import replace
@@ -138,32 +139,18 @@ def pack_state(state: Any) -> bytes:
     finally:
         state.final.model_ = model
     out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:
+    with tempfile.TemporaryDirectory() as tmp, zipfile.ZipFile(out, "w") as archive:
         archive.writestr("state.pkl", rest)
-        with archive.open("model.keras", "w") as member:
-            keras.saving.save_model(model, _Named(member, "model.keras"))
+        path = os.path.join(tmp, "model.keras")
+        keras.saving.save_model(model, path)  # a zip already: stored as it is
+        archive.write(path, "model.keras")
     return out.getvalue()
-
-
-class _Named(io.RawIOBase):
-    """A writable stream with a ``.keras`` name, for ``keras.saving.save_model``."""
-
-    def __init__(self, raw: Any, name: str) -> None:
-        self._raw, self.name = raw, name
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, b: Any) -> int:
-        return self._raw.write(b)
 
 
 def unpack_state(data: bytes) -> Any:
     """The trial's state from :func:`pack_state`'s bytes."""
     if not data[:4] == b"PK\x03\x04":
         return pickle.loads(data)
-    import tempfile
-
     import keras
 
     with zipfile.ZipFile(io.BytesIO(data)) as archive:

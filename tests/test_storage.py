@@ -483,3 +483,27 @@ def test_a_password_is_never_shown(postgres_url, small_xy):
 def test_a_storage_url_of_another_kind_is_a_clear_error(small_xy):
     with pytest.raises(ValueError, match="give an SQLite file's path, an sqlite:/// URL or"):
         _search("mysql://u:pw@host/db", max_iter=3).fit(*small_xy)
+
+
+def test_checkpoints_at_a_location_outside_the_database(tmp_path, small_xy):
+    """checkpoints= (memory:// here; a folder, s3://, gs:// alike): the database keeps
+    no checkpoint bytes; a resume and a recomputed task read the rungs from the location."""
+    from skhpo._storage import read_stored_step
+
+    db = tmp_path / "run.db"
+    storage = SearchStorage(db, checkpoints=f"memory://skhpo-{tmp_path.name}/ckpt")
+    first = _search(storage, max_iter=9, refit=False).fit(*small_xy)
+    with sqlite3.connect(db) as con:
+        rows = con.execute("SELECT state IS NULL FROM skhpo_checkpoints").fetchall()
+    con.close()
+    assert rows and all(null for (null,) in rows)
+    again = _search(storage, max_iter=9, refit=False).fit(*small_xy)
+    assert again.search_stats_["n_tasks"] == 0
+    assert again.best_estimator_.n_calls_ == first.best_estimator_.n_calls_ > 0
+    best = first.cv_results_["model_id"][first.best_index_]
+    reader = open_storage(storage).step_reader()
+    state, record = read_stored_step(reader, best, 0)
+    assert record.model_id == best and state.epochs == record.epochs == state.final.n_calls_
+    assert read_stored_step(reader, "no-such-trial", 0) is None
+    with pytest.raises(StorageMismatchError, match="give the same checkpoints= location"):
+        _search(db, max_iter=9, refit=False).fit(*small_xy)
