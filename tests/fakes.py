@@ -15,6 +15,8 @@ from sklearn.linear_model import SGDClassifier
 def _stored_steps(path):
     """``(model_id, epochs_before, epochs)`` of the steps an skhpo storage holds: an
     SQLite file, or a checkpoint folder (``checkpoints=``: its step records)."""
+    if not os.path.exists(path):  # a checkpoint folder before its first checkpoint
+        return []
     if os.path.isdir(path):
         from pathlib import Path
 
