@@ -11,7 +11,7 @@ LINT_PATHS := skhpo tests examples docs/conf.py $(wildcard bench)
 # Quiet TensorFlow's C++ start-up logging.
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: setup chromium demo test test-oldest bench docs lint format clean
+.PHONY: setup chromium postgresql demo test test-oldest bench docs lint format clean
 
 # Create the venv if missing and install skhpo with every extra, once: the stamp is
 # remade only when the packaging files change.
@@ -31,10 +31,18 @@ chromium:
 	  apt-get update -q && apt-get install -y -q chromium; } || \
 	echo "chromium is not installed (needs root and apt-get): the browser test will skip"
 
+# Debian's PostgreSQL server for the storage tests on a real server (tests/postgres.py
+# starts a throwaway one), installed when missing and we are root; otherwise they skip.
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || \
+	{ test "$$(id -u)" = 0 && command -v apt-get >/dev/null 2>&1 && \
+	  apt-get update -q && apt-get install -y -q postgresql; } || \
+	echo "postgresql is not installed (needs root and apt-get): its storage tests will skip"
+
 demo: setup
 	$(PY) examples/hyperband_keras_digits.py
 
-test: setup chromium
+test: setup chromium postgresql
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The test suite against the lower bounds of pyproject.toml (.ci/oldest-constraints.txt
@@ -49,7 +57,7 @@ $(OLDEST_STAMP): pyproject.toml setup.py .ci/oldest-constraints.txt
 	$(OLDEST_PY) -m pip install -q -c .ci/oldest-constraints.txt -e ".[test]"
 	touch $(OLDEST_STAMP)
 
-test-oldest: $(OLDEST_STAMP) chromium
+test-oldest: $(OLDEST_STAMP) chromium postgresql
 	$(OLDEST_PY) -m pytest $(PYTEST_ARGS)
 
 # The canonical benchmark, with the peers of the bench extra (keras-tuner, scikit-optimize)

@@ -7,6 +7,7 @@ the user's code has imported scikeras.
 
 from importlib.metadata import PackageNotFoundError, version
 
+from ._storage import SearchStorage
 from .bayes import BayesSearchCV
 from .hyperband import HyperbandSearchCV
 from .space import Categorical, Integer, Real
@@ -23,6 +24,7 @@ __all__ = [
     "HyperbandSearchCV",
     "Integer",
     "Real",
+    "SearchStorage",
     "SuccessiveHalvingSearchCV",
     "__version__",
 ]

@@ -39,6 +39,7 @@ from ._fingerprint import describe, describe_data, fingerprint
 from ._records import FAILED, cv_results, failure_causes
 from ._schedule import Bracket, budget_cycle, default_patience, plan_metadata
 from ._settable import check_settable
+from ._storage import SearchStorage, open_storage
 from ._worker import (
     SearchData,
     catch_interrupts,
@@ -99,7 +100,7 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
         "scheduler": [None, str],
         "resources": [dict, None],
         "callbacks": [list, None],
-        "storage": [str, os.PathLike, None],
+        "storage": [str, os.PathLike, SearchStorage, None],
         "timeout": [Interval(Real, 0, None, closed="neither"), None],
         "sampler": [StrOptions({"random", "bayes"})],
         "sampler_kwargs": [dict, None],
@@ -341,10 +342,8 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
             metric=self._rank_metric(),
             checkpoint=storage is not None,
             # a task run again (after a lost worker) reads its rung back
-            storage_path=(
-                os.path.abspath(storage.path)
-                if storage is not None and executor.reruns_tasks
-                else None
+            stored_steps=(
+                storage.step_reader() if storage is not None and executor.reruns_tasks else None
             ),
             timeout=self.timeout,
             folds=data.folds,
@@ -398,9 +397,7 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
         """The search's storage, bound to this search's parameters and data, or None."""
         if self.storage is None:
             return None
-        from ._storage import SqliteStorage
-
-        storage = SqliteStorage(self.storage)
+        storage = open_storage(self.storage)
         stack.callback(storage.close)
         storage.bind(
             self._fingerprint(

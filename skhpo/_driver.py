@@ -748,7 +748,7 @@ class _Loop:
         for i, epochs_before, record in storage.steps():
             if i >= len(self.trials):
                 raise StorageMismatchError(
-                    f"The storage {getattr(storage, 'path', '')!r} holds trials of brackets "
+                    f"The storage {storage.name!r} holds trials of brackets "
                     "that this search's budget does not start (n_iterations, "
                     "max_epochs_total): give a budget at least as large as the stored "
                     "search's, or another storage."

@@ -29,7 +29,7 @@ from sklearn.utils import ClassifierTags, RegressorTags, _safe_indexing, get_tag
 from ._compat import scikeras_estimator_type, scikeras_fit_epochs
 from ._promotion import should_stop_early
 from ._records import StepRecord
-from ._storage import _dumps, read_stored_step
+from ._storage import pack_state, read_stored_step
 from .exceptions import TrialTimeoutError
 
 __all__ = [
@@ -233,9 +233,9 @@ class SearchData:
     metric: str | None = None
     checkpoint: bool = False  # send a pickled TrialState back with each record (storage)
     timeout: float | None = None  # seconds a trial may spend training and scoring
-    # the storage file, where tasks may be recomputed (dask, after a lost worker): a
-    # task whose outcome is stored there is read back instead of trained again
-    storage_path: str | None = None
+    # where tasks may be recomputed (dask, after a lost worker) read stored steps: a
+    # storage's step_reader(); a task whose outcome is stored is read back, not trained
+    stored_steps: Any = None
     # with cv: the (train, test) row indices of each fold, into X_train, y_train
     folds: tuple | None = None
     prep_cache: OrderedDict = field(default_factory=OrderedDict, repr=False)
@@ -632,7 +632,7 @@ def step_task(
     ``error_score="raise"``): its state is ``None`` and its record carries the error and
     ``error_score``. With ``patience``, the trial is scored after every epoch and stops
     by itself when its score has not improved by ``tol`` in ``patience`` epochs. With
-    ``data.storage_path``, a task whose outcome the storage already holds (dask runs it
+    ``data.stored_steps``, a task whose outcome the storage already holds (dask runs it
     again to recompute what a lost worker held) returns the stored state and record.
     With ``cv`` (``data.folds``), the trial is one model per fold (:func:`_train_folds`);
     ``bar`` is the rung's :class:`~skhpo._promotion.FoldBar` with ``fold_rejection``.
@@ -642,8 +642,8 @@ def step_task(
     live = isinstance(trial, TrialState | FoldsState)
     epochs_before = trial.epochs if live else 0
     elapsed_before = trial.elapsed if live else 0.0
-    if data.storage_path is not None:
-        stored = read_stored_step(data.storage_path, trial.model_id, epochs_before)
+    if data.stored_steps is not None:
+        stored = read_stored_step(data.stored_steps, trial.model_id, epochs_before)
         if stored is not None:
             state, record = stored
             return state, replace(record, checkpoint=None, restored=True)
@@ -683,7 +683,7 @@ def step_task(
         score_time=done.score_time,
         error=error,
         stopped_early=done.stopped,
-        checkpoint=_dumps(state) if data.checkpoint and state is not None else None,
+        checkpoint=pack_state(state) if data.checkpoint and state is not None else None,
         **_fold_fields(done, data, state),
     )
     return state, record

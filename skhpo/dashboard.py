@@ -40,7 +40,6 @@ import argparse
 import ipaddress
 import math
 import os
-import re
 import sys
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -48,35 +47,10 @@ from typing import Any
 
 from ._events import SearchCallback
 from ._records import error_line
+from ._storage import hide_password
 from .space import Categorical, Distribution, Integer, Real, SearchSpace
 
 __all__ = ["DashboardCallback", "hide_password", "serve"]
-
-_PASSWORD = re.compile(r"(?P<head>[A-Za-z][\w+.-]*://[^:/@\s]*:)(?P<password>[^@\s]*)@")
-
-
-def hide_password(url: Any) -> Any:
-    """``url`` with the password of its ``user:password@`` part replaced by ``***``.
-
-    Parameters
-    ----------
-    url : str or object
-        A database URL; anything else is returned as it is.
-
-    Returns
-    -------
-    str or object
-
-    Examples
-    --------
-    >>> hide_password("postgresql://skhpo:s3cret@db.example.org:5432/searches")
-    'postgresql://skhpo:***@db.example.org:5432/searches'
-    >>> hide_password("sqlite:///search.db")
-    'sqlite:///search.db'
-    """
-    if not isinstance(url, str):
-        return url
-    return _PASSWORD.sub(lambda m: m.group("head") + "***@", url)
 
 
 def _optuna():
@@ -340,13 +314,15 @@ class DashboardCallback(SearchCallback):
     def _setup(self, search: Any, plan: dict) -> None:
         optuna = _optuna()
         storage = self._optuna_storage = _open_storage(self.storage)
-        start = None
+        start = where = None
         if getattr(search, "storage", None) is not None:
-            from ._storage import SqliteStorage
+            from ._storage import open_storage
 
-            stored = SqliteStorage(search.storage)
+            stored = open_storage(search.storage)
             try:
                 start = repr(stored.start)
+                # the file's name (an SQLite storage), else the study's
+                where = os.path.basename(getattr(stored, "path", "")) or stored.study
             finally:
                 stored.close()
         name = self.study_name
@@ -355,8 +331,7 @@ class DashboardCallback(SearchCallback):
             stamp = time.strftime(
                 "%Y-%m-%d %H:%M:%S", time.localtime(float(start) if start else time.time())
             )
-            where = f" {os.path.basename(os.fspath(search.storage))}" if start else ""
-            base = f"{type(search).__name__}{where} {stamp}"
+            base = f"{type(search).__name__}{f' {where}' if start else ''} {stamp}"
         for n in range(1, 1000):
             candidate = base if n == 1 else f"{base} ({n})"
             try:

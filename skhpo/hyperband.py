@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 from numbers import Integral, Real
 from typing import Any
 
@@ -12,6 +13,7 @@ from sklearn.utils._param_validation import Interval
 
 from ._base import BaseEpochSearchCV
 from ._schedule import Bracket, hyperband_brackets
+from ._storage import SearchStorage
 
 __all__ = ["HyperbandSearchCV"]
 
@@ -102,13 +104,17 @@ class HyperbandSearchCV(BaseEpochSearchCV):
         offer them.
     callbacks : list of SearchCallback, default=None
         Objects told of the search's events (see :class:`skhpo.callbacks.SearchCallback`).
-    storage : str or path, default=None
-        An SQLite file recording every trial, every scored rung and, at each rung, the
-        trial's model. Running ``fit`` again with the same storage, parameters and data
-        resumes: stored rungs are not retrained, and trials that were training restart
-        from their last stored rung. Another search's storage is an error
-        (:class:`~skhpo.exceptions.StorageMismatchError`); delete the file to start
-        fresh. Models are stored as pickles: a storage file is as trusted as code.
+    storage : str, path or SearchStorage, default=None
+        Where the search records every trial, every scored rung and, at each rung, the
+        trial's model: an SQLite file's path, a ``postgresql://`` URL (extra
+        ``postgres``), or a :class:`~skhpo.SearchStorage` (a study name, so that
+        several searches share a database; a ``checkpoints=`` location the workers of a
+        cluster can read). Running ``fit`` again with the same storage, parameters and
+        data resumes: stored rungs are not retrained, and trials that were training
+        restart from their last stored rung. Another search's storage is an error
+        (:class:`~skhpo.exceptions.StorageMismatchError`); delete the file or give
+        another study name to start fresh. Keras models are stored in Keras' format,
+        the rest as pickles: a storage is as trusted as code.
     timeout : float, default=None
         Seconds a trial may spend training and scoring, over all its rungs. A trial
         over its limit is stopped and marked failed
@@ -270,7 +276,7 @@ class HyperbandSearchCV(BaseEpochSearchCV):
         scheduler: Any = None,
         resources: dict | None = None,
         callbacks: list | None = None,
-        storage: str | None = None,
+        storage: str | os.PathLike | SearchStorage | None = None,
         timeout: float | None = None,
         sampler: str = "random",
         sampler_kwargs: dict | None = None,

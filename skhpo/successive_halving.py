@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from numbers import Integral
 from typing import Any
 
@@ -10,6 +11,7 @@ from sklearn.utils._param_validation import Interval
 
 from ._base import BaseEpochSearchCV
 from ._schedule import Bracket, successive_halving_rungs
+from ._storage import SearchStorage
 
 __all__ = ["SuccessiveHalvingSearchCV"]
 
@@ -103,7 +105,7 @@ best_score_, best_index_, scorer_, n_splits_, n_iter_, multimetric_, search_stat
         scheduler: Any = None,
         resources: dict | None = None,
         callbacks: list | None = None,
-        storage: str | None = None,
+        storage: str | os.PathLike | SearchStorage | None = None,
         timeout: float | None = None,
         sampler: str = "random",
         sampler_kwargs: dict | None = None,

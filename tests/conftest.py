@@ -23,3 +23,24 @@ def small_xy():
     X = rng.rand(120, 4)
     y = np.arange(120) % 3
     return X, y
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A PostgreSQL server started for this test session (tests/postgres.py)."""
+    pytest.importorskip("psycopg", reason="psycopg 3 is not installed (skhpo[postgres])")
+    from postgres import postgres_server
+
+    with postgres_server() as (url, why):
+        if url is None:
+            pytest.skip(why)
+        yield url
+
+
+@pytest.fixture
+def postgres_url(postgres_server, request):
+    """The URL of a new, empty database on the session's PostgreSQL server."""
+    from postgres import create_database
+
+    name = "t_" + "".join(c if c.isalnum() else "_" for c in request.node.name)[:50].lower()
+    return create_database(postgres_server, name)

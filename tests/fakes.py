@@ -13,13 +13,29 @@ from sklearn.linear_model import SGDClassifier
 
 
 def _stored_steps(path):
-    """``(model_id, epochs_before, epochs)`` of the steps an skhpo storage file holds."""
+    """``(model_id, epochs_before, epochs)`` of the steps an skhpo storage holds: an
+    SQLite file, or a checkpoint folder (``checkpoints=``: its step records)."""
+    if not os.path.exists(path):  # a checkpoint folder before its first checkpoint
+        return []
+    if os.path.isdir(path):
+        from pathlib import Path
+
+        files = Path(path).glob("*/steps/*/*")
+        return [(r.model_id, int(f.name), r.epochs) for f in files for r in _record(f)]
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        rows = db.execute("SELECT record, epochs_before FROM steps").fetchall()
+        rows = db.execute("SELECT record, epochs_before FROM skhpo_steps").fetchall()
     finally:
         db.close()
     return [(r.model_id, b, r.epochs) for r, b in ((pickle.loads(r), b) for r, b in rows)]
+
+
+def _record(path):
+    """The step record in ``path``, as a list; empty while the driver is writing it."""
+    try:
+        return [pickle.loads(path.read_bytes())]
+    except (EOFError, pickle.UnpicklingError):
+        return []
 
 
 class CurveClassifier(ClassifierMixin, BaseEstimator):
@@ -149,6 +165,32 @@ class FoldClassifier(CurveClassifier):
     def score(self, X, y):
         fold = int(np.asarray(X)[0, 0])
         return -((self.a - self.centers[fold]) ** 2) - 1.0 / (1 + self.n_calls_)
+
+
+def no_database(path):
+    """A dask worker plugin that keeps the worker from opening the SQLite file ``path``,
+    as on a machine that cannot see the driver's disk: ``sqlite3.connect`` of it raises
+    there, and :func:`database_refusals` counts the attempts (``client.run`` it)."""
+    from distributed import WorkerPlugin
+
+    class NoDatabase(WorkerPlugin):
+        def setup(self, worker):
+            real, refused = sqlite3.connect, os.path.abspath(path)
+
+            def connect(database, *args, **kwargs):
+                if refused in os.path.abspath(str(database).removeprefix("file:").split("?")[0]):
+                    sqlite3.refused_by_test = database_refusals() + 1
+                    raise sqlite3.OperationalError("unable to open database file")
+                return real(database, *args, **kwargs)
+
+            sqlite3.connect = connect
+
+    return NoDatabase()
+
+
+def database_refusals():
+    """How many times :func:`no_database` refused to open the file in this process."""
+    return getattr(sqlite3, "refused_by_test", 0)
 
 
 class CountingScaler(TransformerMixin, BaseEstimator):

@@ -237,9 +237,18 @@ def test_a_task_dask_gives_up_on_is_a_lost_trial():
         executor.close()
 
 
-def test_a_killed_worker_retrains_no_stored_rung(tmp_path, small_xy):
-    """With storage, what dask recomputes after a lost worker is read back, not trained."""
+@pytest.mark.parametrize("where", ["database", "checkpoints"])
+def test_a_killed_worker_retrains_no_stored_rung(tmp_path, small_xy, where):
+    """With storage, what dask recomputes after a lost worker is read back, not trained:
+    from the database, or, with ``checkpoints=``, from the checkpoint location alone (the
+    workers are kept from the database file, as workers on other machines would be)."""
+    from skhpo import SearchStorage
+
     marker, log, db = tmp_path / "killed", tmp_path / "epochs.log", str(tmp_path / "s.db")
+    storage, snapshot = db, db
+    if where == "checkpoints":
+        snapshot = str(tmp_path / "checkpoints")
+        storage = SearchStorage(db, checkpoints=snapshot)
     clean = HyperbandSearchCV(
         CurveClassifier(), SPACE, max_iter=27, random_state=0, scheduler="in-process"
     ).fit(*small_xy)
@@ -249,14 +258,17 @@ def test_a_killed_worker_retrains_no_stored_rung(tmp_path, small_xy):
     est = CurveClassifier(
         kill_marker=str(marker),
         kill_epoch=10,
-        kill_snapshot=db,
+        kill_snapshot=snapshot,
         kill_after_stored=10,
         sleep=0.005,
         log=str(log),
     )
-    with _fresh_cluster() as cluster, distributed.Client(cluster):
-        search = HyperbandSearchCV(est, SPACE, max_iter=27, random_state=0, storage=db)
+    with _fresh_cluster() as cluster, distributed.Client(cluster) as client:
+        if where == "checkpoints":
+            client.register_plugin(fakes.no_database(db))
+        search = HyperbandSearchCV(est, SPACE, max_iter=27, random_state=0, storage=storage)
         search.fit(*small_xy)
+        refused = client.run(fakes.database_refusals) if where == "checkpoints" else {}
     assert marker.exists()
     res = search.cv_results_
     assert res["params"] == clean.cv_results_["params"]
@@ -270,14 +282,16 @@ def test_a_killed_worker_retrains_no_stored_rung(tmp_path, small_xy):
     lines = [line.split() for line in log.read_text().splitlines()]  # "pid a epoch"
     twice = Counter((a, epoch) for _, a, epoch in lines) - Counter(set((a, e) for _, a, e in lines))
     print(
-        f"epochs trained with a worker killed: {len(lines)} (the plan: 357); steps stored "
-        f"at the kill: {len(stored)}; trials trained again: {len({a for a, _ in twice})}"
+        f"[{where}] epochs trained with a worker killed: {len(lines)} (the plan: 357); steps "
+        f"stored at the kill: {len(stored)}; trials trained again: {len({a for a, _ in twice})}"
+        f"; epochs trained twice: {sum(twice.values())}; database reads refused: {refused}"
     )
     # Trained again: the killed task, and the tasks that had finished on that worker but
     # whose records had not reached the driver (how many depends on how far the driver
     # lags: a few on an idle machine, a dozen on a loaded one). Never a step the storage held.
     assert not stored_epochs & set(twice)
     assert len(stored) >= 10
+    assert sum(refused.values()) == 0  # no worker even tried to open the database
 
 
 def test_storage_on_the_cluster(client, small_xy, tmp_path):

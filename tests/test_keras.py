@@ -436,3 +436,46 @@ def test_keras_search_with_several_metrics(digits):
     for h in search.history_:
         assert h["score"] == h["score_neg_log_loss"] and 0 <= h["score_accuracy"] <= 1
     assert search.score(X[600:], y[600:]) < 0  # the refit metric, on the refitted model
+
+
+def test_a_keras_checkpoint_is_in_keras_format_and_trains_on_the_same(digits):
+    """The Keras model of a checkpoint is a .keras archive (config and weights, loaded in
+    Keras' safe mode), the rest a pickle without it; the restored model goes on exactly
+    as the original does (weights and optimizer state kept)."""
+    import io
+    import pickle
+    import zipfile
+
+    from skhpo._storage import pack_state, unpack_state
+    from skhpo._worker import TrialState
+
+    X, y = digits
+    model = _clf().partial_fit(X, y)
+    blob = pack_state(TrialState("m", model, model, None, None, {}, epochs=1))
+    archive = zipfile.ZipFile(io.BytesIO(blob))
+    assert archive.namelist() == ["state.pkl", "model.keras"]
+    assert pickle.loads(archive.read("state.pkl")).final.model_ is None
+    assert model.model_ is not None  # the live trial keeps its model
+    restored = unpack_state(blob).final
+    assert isinstance(restored.model_, keras.Model)
+    restored.partial_fit(X, y)
+    model.partial_fit(X, y)
+    np.testing.assert_array_equal(restored.predict_proba(X), model.predict_proba(X))
+
+
+def test_a_keras_search_resumes_from_a_checkpoint_location(digits, tmp_path, count_keras_fits):
+    from skhpo import SearchStorage
+
+    X, y = digits[0][:400], digits[1][:400]
+    space = {"model__nunits": [8, 16], "model__learning_rate": (1e-3, 1e-1, "log-uniform")}
+    storage = SearchStorage(tmp_path / "keras.db", checkpoints=tmp_path / "checkpoints")
+    kw = {"max_iter": 3, "random_state": 0, "storage": storage, "refit": False}
+    first = HyperbandSearchCV(_clf(), space, **kw).fit(X, y)
+    assert list((tmp_path / "checkpoints" / "default" / "rungs").iterdir())
+    n_fits = len(count_keras_fits)
+    again = HyperbandSearchCV(_clf(), space, **kw).fit(X, y)
+    assert len(count_keras_fits) == n_fits  # nothing trained
+    # the best trial's model, read back from its .keras checkpoint in the location
+    np.testing.assert_array_equal(
+        again.best_estimator_.predict_proba(X[:20]), first.best_estimator_.predict_proba(X[:20])
+    )

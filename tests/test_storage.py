@@ -16,16 +16,23 @@ from fakes import CurveClassifier
 
 from skhpo import HyperbandSearchCV
 from skhpo._events import SearchCallback
+from skhpo._storage import SearchStorage, open_storage
 from skhpo.exceptions import StorageMismatchError
 
 SPACE = {"a": (0.0, 1.0), "b": [1, 2, 3]}
 HERE = os.path.dirname(os.path.abspath(__file__))
+# the scripts run in subprocesses import this skhpo, the fakes, and what this process can
+PYTHONPATH = os.pathsep.join(
+    [os.path.dirname(HERE), HERE, *os.environ.get("PYTHONPATH", "").split(os.pathsep)]
+)
 
 
 def _search(storage, log=None, **kw):
     kw.setdefault("max_iter", 27)
     kw.setdefault("random_state", 0)
-    return HyperbandSearchCV(CurveClassifier(log=log), SPACE, storage=str(storage), **kw)
+    if not isinstance(storage, SearchStorage):
+        storage = str(storage)
+    return HyperbandSearchCV(CurveClassifier(log=log), SPACE, storage=storage, **kw)
 
 
 def _epochs_logged(log):
@@ -71,13 +78,35 @@ def test_verbose_and_callbacks_do_not_change_the_fingerprint(tmp_path, small_xy)
     assert callback.scored == []  # a replayed step is not told to callbacks again
 
 
-def test_a_storage_of_another_schema_is_refused_clearly(tmp_path, small_xy):
+# The layout skhpo wrote before schema 3 (schema 2; schema 1 had no 'schema' row).
+OLD_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE trials (idx INTEGER PRIMARY KEY, model_id TEXT NOT NULL, bracket INTEGER NOT NULL,
+    params BLOB NOT NULL);
+CREATE TABLE steps (seq INTEGER PRIMARY KEY AUTOINCREMENT, idx INTEGER NOT NULL,
+    epochs_before INTEGER NOT NULL, record BLOB NOT NULL);
+CREATE TABLE checkpoints (idx INTEGER NOT NULL, epochs INTEGER NOT NULL, state BLOB NOT NULL,
+    PRIMARY KEY (idx, epochs));
+INSERT INTO meta VALUES ('fingerprint', 'x');
+"""
+
+
+@pytest.mark.parametrize("version", [1, 2, 4])
+def test_a_storage_of_another_schema_is_refused_clearly(tmp_path, small_xy, version):
     db = tmp_path / "run.db"
-    _search(db, max_iter=3).fit(*small_xy)
-    with sqlite3.connect(db) as con:  # as a file written before the schema was versioned
-        con.execute("DELETE FROM meta WHERE key = 'schema'")
+    if version == 4:  # written by a later skhpo
+        _search(db, max_iter=3).fit(*small_xy)
+        with sqlite3.connect(db) as con:
+            con.execute("UPDATE skhpo_meta SET value = '4' WHERE key = 'schema'")
+    else:
+        with sqlite3.connect(db) as con:
+            con.executescript(OLD_SCHEMA)
+            if version == 2:
+                con.execute("INSERT INTO meta VALUES ('schema', '2')")
     con.close()
-    with pytest.raises(StorageMismatchError, match="storage schema 1; this version reads"):
+    with pytest.raises(
+        StorageMismatchError, match=f"storage schema {version}; this version reads schema 3"
+    ):
         _search(db, max_iter=3).fit(*small_xy)
 
 
@@ -142,18 +171,32 @@ SCRIPT = textwrap.dedent(
 )
 
 
-def _stored_epochs(db, key="a"):
+def _stored_epochs(storage, key="a"):
     """Epochs of each trial's stored steps, by the trial's parameter ``key`` (by the
     trial's index with ``key=None``)."""
-    import pickle
-
-    with sqlite3.connect(db) as con:
-        rows = con.execute("SELECT idx, params FROM trials")
-        params = {i: i if key is None else pickle.loads(p)[key] for i, p in rows}
+    stored_db = open_storage(str(storage))
+    try:
+        params = {i: i if key is None else p[key] for i, p in stored_db.stored_params().items()}
         stored = {}
-        for i, rec in con.execute("SELECT idx, record FROM steps"):
-            stored[params[i]] = max(stored.get(params[i], 0), pickle.loads(rec).epochs)
+        for i, _, rec in stored_db.steps():
+            stored[params[i]] = max(stored.get(params[i], 0), rec.epochs)
+    finally:
+        stored_db.close()
     return stored
+
+
+def _n_steps(storage):
+    """How many steps ``storage`` holds (0 while it cannot be read)."""
+    try:
+        stored_db = open_storage(str(storage))
+    except Exception:
+        return 0
+    try:
+        return len(stored_db.steps())
+    except Exception:
+        return 0
+    finally:
+        stored_db.close()
 
 
 def _resume(script, env, log, stored, killed_pid, timeout):
@@ -178,25 +221,27 @@ def _run_and_kill(script, env, db, n_steps):
     deadline = time.time() + 120
     while time.time() < deadline and proc.poll() is None:
         time.sleep(0.05)
-        if db.exists():
-            try:
-                with sqlite3.connect(db) as con:
-                    n = con.execute("SELECT COUNT(*) FROM steps").fetchone()[0]
-            except sqlite3.Error:
-                continue
-            if n >= n_steps:
-                break
+        if _n_steps(db) >= n_steps:
+            break
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert proc.returncode == -signal.SIGKILL
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request, tmp_path):
+    """A storage URL: an SQLite file, or a database on a real PostgreSQL server."""
+    if request.param == "sqlite":
+        return str(tmp_path / "run.db")
+    return request.getfixturevalue("postgres_url")
+
+
 @pytest.mark.slow
-def test_sigkill_in_the_middle_then_resume(tmp_path, small_xy):
-    db, log = tmp_path / "run.db", tmp_path / "calls.log"
+def test_sigkill_in_the_middle_then_resume(tmp_path, small_xy, database):
+    db, log = database, tmp_path / "calls.log"
     script = tmp_path / "run.py"
     script.write_text(SCRIPT.format(tests=HERE, sleep=0.01, log=str(log), db=str(db)))
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([os.path.dirname(HERE), HERE])}
+    env = {**os.environ, "PYTHONPATH": PYTHONPATH}
     _run_and_kill(script, env, db, n_steps=40)
     stored = _stored_epochs(db)
     assert 0 < sum(stored.values()) < 357
@@ -276,7 +321,7 @@ def test_the_readme_space_resumes_in_a_new_process(sampler, tmp_path, monkeypatc
     script.write_text(README_SCRIPT.format(tests=HERE, db=str(db), sampler=sampler))
     env = {
         **os.environ,
-        "PYTHONPATH": os.pathsep.join([os.path.dirname(HERE), HERE]),
+        "PYTHONPATH": PYTHONPATH,
         "SKHPO_TEST_LOG": str(log),
         "SKHPO_TEST_SLEEP": "0.01",
     }
@@ -320,9 +365,9 @@ def test_bohb_keeps_the_stored_parameters_when_the_sampler_proposes_others(
     db = tmp_path / "bohb.db"
     _search(db, max_iter=9, sampler="bayes").fit(*small_xy)
     with sqlite3.connect(db) as con:
-        (blob,) = con.execute("SELECT params FROM trials WHERE idx = 0").fetchone()
+        (blob,) = con.execute("SELECT params FROM skhpo_trials WHERE idx = 0").fetchone()
         changed = {**pickle.loads(blob), "a": 0.125}
-        con.execute("UPDATE trials SET params = ? WHERE idx = 0", (pickle.dumps(changed),))
+        con.execute("UPDATE skhpo_trials SET params = ? WHERE idx = 0", (pickle.dumps(changed),))
     with caplog.at_level("WARNING", logger="skhpo"):
         again = _search(db, max_iter=9, sampler="bayes").fit(*small_xy)
     assert again.cv_results_["params"][0] == changed
@@ -342,7 +387,7 @@ def test_a_recomputed_task_reads_its_stored_step_back(tmp_path, small_xy):
     res = search.cv_results_
     best = res["model_id"][search.best_index_]  # its checkpoints outlive the search
     pruned = res["model_id"][list(res["state"]).index("pruned")]  # its were let go
-    data = SearchData(None, None, None, None, {}, None, storage_path=str(db))
+    data = SearchData(None, None, None, None, {}, None, stored_steps=str(db))
     spec = TrialSpec(best, CurveClassifier(log=str(log)), res["params"][search.best_index_])
     state, record = step_task(spec, data, 1)
     assert record.restored and record.model_id == best
@@ -380,8 +425,8 @@ def test_a_callback_raising_in_on_search_begin_closes_the_storage(tmp_path, smal
     opened = []
 
     class Recorded(skhpo._storage.SqliteStorage):
-        def __init__(self, path):
-            super().__init__(path)
+        def __init__(self, spec):
+            super().__init__(spec)
             opened.append(self)
 
     monkeypatch.setattr(skhpo._storage, "SqliteStorage", Recorded)
@@ -401,3 +446,64 @@ def test_a_callback_raising_in_on_search_begin_closes_the_storage(tmp_path, smal
     assert len(opened) == 2
     with pytest.raises(sqlite3.ProgrammingError, match="closed"):
         opened[1]._db.execute("SELECT 1")
+
+
+def test_two_searches_in_one_database_stay_apart(database, small_xy):
+    """Two studies of one database: each resumes its own search; a third search under
+    a taken name is refused."""
+    a, b = SearchStorage(database, study="a"), SearchStorage(database, study="b")
+    first_a = _search(a, max_iter=9).fit(*small_xy)
+    first_b = _search(b, max_iter=9, random_state=1).fit(*small_xy)
+    again_a = _search(a, max_iter=9).fit(*small_xy)
+    again_b = _search(b, max_iter=9, random_state=1).fit(*small_xy)
+    assert again_a.search_stats_["n_tasks"] == again_b.search_stats_["n_tasks"] == 0
+    assert again_a.cv_results_["params"] == first_a.cv_results_["params"]
+    assert again_b.cv_results_["params"] == first_b.cv_results_["params"]
+    assert first_a.cv_results_["params"] != first_b.cv_results_["params"]
+    with pytest.raises(StorageMismatchError, match="holds another search.*another study name"):
+        _search(a, max_iter=9, random_state=1).fit(*small_xy)
+
+
+def test_a_password_is_never_shown(postgres_url, small_xy):
+    """The server trusts loopback connections, so the password is ignored: it must show
+    neither in the search's repr nor in an error message."""
+    url = postgres_url.replace("skhpo@", "skhpo:s3cret@")
+    search = _search(SearchStorage(url, study="x"), max_iter=3)
+    assert "s3cret" not in repr(search) and "***" in repr(search)
+    search.fit(*small_xy)
+    with pytest.raises(StorageMismatchError) as info:
+        _search(SearchStorage(url, study="x"), max_iter=9).fit(*small_xy)
+    assert "s3cret" not in str(info.value) and "***" in str(info.value)
+    unreachable = url.rsplit(":", 1)[0] + ":1/nothing"
+    with pytest.raises(ValueError, match="Cannot open the storage") as info:
+        _search(unreachable, max_iter=3).fit(*small_xy)
+    assert "s3cret" not in str(info.value)
+
+
+def test_a_storage_url_of_another_kind_is_a_clear_error(small_xy):
+    with pytest.raises(ValueError, match="give an SQLite file's path, an sqlite:/// URL or"):
+        _search("mysql://u:pw@host/db", max_iter=3).fit(*small_xy)
+
+
+def test_checkpoints_at_a_location_outside_the_database(tmp_path, small_xy):
+    """checkpoints= (memory:// here; a folder, s3://, gs:// alike): the database keeps
+    no checkpoint bytes; a resume and a recomputed task read the rungs from the location."""
+    from skhpo._storage import read_stored_step
+
+    db = tmp_path / "run.db"
+    storage = SearchStorage(db, checkpoints=f"memory://skhpo-{tmp_path.name}/ckpt")
+    first = _search(storage, max_iter=9, refit=False).fit(*small_xy)
+    with sqlite3.connect(db) as con:
+        rows = con.execute("SELECT state IS NULL FROM skhpo_checkpoints").fetchall()
+    con.close()
+    assert rows and all(null for (null,) in rows)
+    again = _search(storage, max_iter=9, refit=False).fit(*small_xy)
+    assert again.search_stats_["n_tasks"] == 0
+    assert again.best_estimator_.n_calls_ == first.best_estimator_.n_calls_ > 0
+    best = first.cv_results_["model_id"][first.best_index_]
+    reader = open_storage(storage).step_reader()
+    state, record = read_stored_step(reader, best, 0)
+    assert record.model_id == best and state.epochs == record.epochs == state.final.n_calls_
+    assert read_stored_step(reader, "no-such-trial", 0) is None
+    with pytest.raises(StorageMismatchError, match="give the same checkpoints= location"):
+        _search(db, max_iter=9, refit=False).fit(*small_xy)
