@@ -25,6 +25,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.utils import _safe_indexing, check_random_state, get_tags
 from sklearn.utils._param_validation import (
+    HasMethods,
     Interval,
     StrOptions,
     validate_parameter_constraints,
@@ -94,7 +95,7 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
         "callbacks": [list, None],
         "storage": [str, os.PathLike, None],
         "timeout": [Interval(Real, 0, None, closed="neither"), None],
-        "sampler": [StrOptions({"random", "bayes"})],
+        "sampler": [StrOptions({"random", "bayes"}), HasMethods(["ask", "tell"])],
         "sampler_kwargs": [dict, None],
         "return_train_score": ["boolean"],
     }
@@ -213,6 +214,7 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
         )
         rng = check_random_state(self.random_state)
         sampler, per_bracket = self._sampler(space, brackets, rng)
+        self.sampler_ = sampler
 
         final = _final_step(self.estimator)
         worker_scorer = check_scoring(final, scoring=self.scoring)
@@ -371,6 +373,10 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
                 per_bracket.append(sampled[k : k + bracket.n_models])
                 k += bracket.n_models
             return None, per_bracket
+        if not isinstance(self.sampler, str):  # an object: used as it is, and keeps learning
+            if self.sampler_kwargs:
+                raise ValueError("sampler_kwargs is only used with sampler='bayes'")
+            return self.sampler, None
         from .samplers import GPSampler
 
         try:
