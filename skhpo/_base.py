@@ -24,6 +24,7 @@ from sklearn.metrics import check_scoring, get_scorer_names
 from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import (
+    HasMethods,
     Interval,
     StrOptions,
     validate_parameter_constraints,
@@ -102,7 +103,7 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
         "callbacks": [list, None],
         "storage": [str, os.PathLike, SearchStorage, None],
         "timeout": [Interval(Real, 0, None, closed="neither"), None],
-        "sampler": [StrOptions({"random", "bayes"})],
+        "sampler": [StrOptions({"random", "bayes"}), HasMethods(["ask", "tell"])],
         "sampler_kwargs": [dict, None],
         "return_train_score": ["boolean"],
         "cv": ["cv_object"],
@@ -263,6 +264,7 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
             cv=self.cv,
         )
         sampler, per_bracket = self._sampler(space, brackets, check_random_state(self.random_state))
+        self.sampler_ = sampler
         worker_scorer, self.scorer_, metrics = self._scorers()
         self.multimetric_ = metrics is not None
         self._check_folds(data)
@@ -462,6 +464,10 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
 
             params_of(0)
             return None, params_of
+        if not isinstance(self.sampler, str):  # an object: used as it is, and keeps learning
+            if self.sampler_kwargs:
+                raise ValueError("sampler_kwargs is only used with sampler='bayes'")
+            return self.sampler, None
         from .samplers import GPSampler
 
         try:

@@ -126,6 +126,10 @@ class HyperbandSearchCV(BaseEpochSearchCV):
         scored its first rung, and draw their configurations from a
         :class:`~skhpo.samplers.GPSampler` fitted on the scores of the largest budget
         with enough observations, a third of them still drawn at random.
+        A sampler object (with ``ask`` and ``tell``, such as a
+        :class:`~skhpo.samplers.GPSampler`) is used as ``"bayes"`` uses its own, and is
+        not copied: it keeps what each ``fit`` told it, so the next ``fit`` starts
+        from it (a warm start; it is ``sampler_`` after a fit).
     sampler_kwargs : dict, default=None
         Arguments of :class:`~skhpo.samplers.GPSampler` for ``sampler="bayes"``; the
         defaults are ``min_points_in_model`` = the number of unit-cube dimensions + 1,
@@ -207,6 +211,10 @@ class HyperbandSearchCV(BaseEpochSearchCV):
         Whether ``scoring`` gives several metrics.
     refit_time_ : float
         Seconds spent retraining the best parameters, when ``refit=True``.
+    sampler_ : object or None
+        The sampler that ``sampler="bayes"`` (or a sampler object) asked and told:
+        its ``observations`` are every score with its epochs as ``budget``. None for
+        ``sampler="random"``.
     search_stats_ : dict
         ``wall_time``, ``busy_time`` (seconds the tasks trained and scored),
         ``n_tasks``, and the dask ``workers`` and process ids (``pids``) that ran

@@ -33,10 +33,13 @@ from threadpoolctl import ThreadpoolController
 from ._gp import Posterior, acquisition
 from .space import INACTIVE, Categorical, Distribution, Integer, Real, SearchSpace
 
-__all__ = ["ACQ_FUNCS", "GPSampler", "RandomSampler"]
+__all__ = ["ACQ_FUNCS", "BUDGET_MODELS", "GPSampler", "RandomSampler"]
 
 #: Acquisition functions of :class:`GPSampler` (``"gp_hedge"`` is accepted as ``"EI"``).
 ACQ_FUNCS = ("EI", "PI", "LCB")
+
+#: How :class:`GPSampler` models observations told at several budgets.
+BUDGET_MODELS = ("largest", "joint")
 
 _ACQ_OPTIMIZER_KEYS = ("n_restarts_optimizer", "maxiter")
 
@@ -395,8 +398,23 @@ class GPSampler(_BaseSampler):
         The probability that a point of the model phase is drawn at random instead
         (BOHB keeps a third).
     min_points_in_model : int, default=None
-        Observations a budget needs before the model is fitted on it; ``None`` means
+        Observations a budget needs before the model is fitted on it (with
+        ``budget_model="joint"``: observations at all budgets together); ``None`` means
         ``max(n_initial_points, 2)``.
+    budget_model : {"largest", "joint"}, default="largest"
+        How observations at several budgets are modelled. ``"largest"`` (BOHB): on the
+        largest budget with ``min_points_in_model`` observations, the others unused.
+        ``"joint"``: one model over the point and the budget (one more input coordinate,
+        the budget log-scaled to [0, 1] between the smallest and largest told), fitted
+        on every observation, whose predictions at the largest budget are maximised; its
+        length scale along the budget learns how far cheap scores carry. The
+        multi-fidelity benchmark in :doc:`/benchmarks` compares the two.
+    max_points_in_model : int, default=200
+        The most observations the model is fitted on, so that an ask stays fast (one
+        ask at 2,000 observations in 7 dimensions takes about 0.17 s). Beyond it,
+        ``"largest"`` keeps the better half by score and spreads the rest over the
+        others; ``"joint"`` keeps the largest budgets first, and the best scores of the
+        budget where the limit falls.
     random_state : int, RandomState instance or None, default=None
         Seeds the random points, the candidates and the restarts of the model's fit.
 
@@ -404,7 +422,8 @@ class GPSampler(_BaseSampler):
     ----------
     last_ask_ : list of dict
         For each point of the last ``ask``: ``origin`` ("initial", "random" or
-        "model") and ``budget`` (the budget of the model's observations, for "model").
+        "model") and ``budget`` (the budget of the model's observations, for "model";
+        with ``budget_model="joint"``, the largest budget, that it predicts).
     model_ : sklearn.gaussian_process.GaussianProcessRegressor or None
         The model that the last model-based ``ask`` fitted: on the unit cube of the
         space (:meth:`~skhpo.space.SearchSpace.to_unit`), to the standardised scores
@@ -439,6 +458,8 @@ class GPSampler(_BaseSampler):
         n_candidates: int = 2000,
         random_fraction: float = 0.0,
         min_points_in_model: int | None = None,
+        budget_model: str = "largest",
+        max_points_in_model: int = 200,
         random_state: Any = None,
     ) -> None:
         super().__init__(space, random_state)
@@ -453,6 +474,10 @@ class GPSampler(_BaseSampler):
         if min_points_in_model is not None:
             _check_int(min_points_in_model, "min_points_in_model", 1)
         self.min_points_in_model = min_points_in_model
+        if budget_model not in BUDGET_MODELS:
+            raise ValueError(f"budget_model must be one of {BUDGET_MODELS}, got {budget_model!r}")
+        self.budget_model = budget_model
+        self.max_points_in_model = _check_int(max_points_in_model, "max_points_in_model", 2)
         self.initial_points = initial_points
         if initial_points is not None:
             if isinstance(initial_points, Mapping) or not isinstance(
@@ -508,6 +533,8 @@ class GPSampler(_BaseSampler):
             "n_candidates": self.n_candidates,
             "random_fraction": self.random_fraction,
             "min_points_in_model": self.min_points_in_model,
+            "budget_model": self.budget_model,
+            "max_points_in_model": self.max_points_in_model,
         }
 
     def state(self) -> dict:
@@ -552,8 +579,12 @@ class GPSampler(_BaseSampler):
 
     def _model_budget(self) -> tuple[bool, Any]:
         """(True, budget) of the observations to model, or (False, None) when none has
-        enough finite scores."""
+        enough finite scores. The joint model's budget is the largest one told."""
         n_min = self.min_points_in_model or max(self.n_initial_points, 2)
+        if self.budget_model == "joint" and self._by_budget:
+            y = np.concatenate([obs["y"] for obs in self._by_budget.values()])
+            top = max(self._by_budget, key=_budget_key)
+            return (len(y) >= n_min and bool(np.isfinite(y).any())), top
         for budget in sorted(self._by_budget, key=_budget_key, reverse=True):
             y = np.asarray(self._by_budget[budget]["y"])
             if len(y) >= n_min and np.isfinite(y).any():
@@ -561,12 +592,68 @@ class GPSampler(_BaseSampler):
         return False, None
 
     def _training_data(self, budget: Any) -> tuple[np.ndarray, np.ndarray]:
-        obs = self._by_budget[budget]
-        X = np.asarray(obs["X"], dtype=float)
-        y = np.asarray(obs["y"], dtype=float)
+        """The model's inputs and scores: at ``budget``, or (joint) at every budget with
+        the budget's coordinate appended; at most ``max_points_in_model`` of them."""
+        if self.budget_model == "joint":
+            X, y = self._joint_data()
+        else:
+            obs = self._by_budget[budget]
+            X = np.asarray(obs["X"], dtype=float)
+            y = np.asarray(obs["y"], dtype=float)
         finite = np.isfinite(y)
         y[~finite] = y[finite].min()  # failed fits: as bad as the worst one seen
+        keep = self._subset(X, y)
+        return X[keep], y[keep]
+
+    def _budget_coordinates(self) -> dict:
+        """Each budget's coordinate in [0, 1]: log-scaled between the smallest and the
+        largest number told (linear if one is not positive); ``None`` is 1."""
+        numbers = [b for b in self._by_budget if b is not None]
+        lo, hi = (min(numbers), max(numbers)) if numbers else (1, 1)
+        out = {}
+        for b in self._by_budget:
+            if b is None or hi == lo:
+                out[b] = 1.0
+            elif lo > 0:
+                out[b] = math.log(b / lo) / math.log(hi / lo)
+            else:
+                out[b] = (b - lo) / (hi - lo)
+        return out
+
+    def _joint_data(self) -> tuple[np.ndarray, np.ndarray]:
+        coords = self._budget_coordinates()
+        # largest budgets first: the subset keeps them when it must drop points
+        budgets = sorted(self._by_budget, key=_budget_key, reverse=True)
+        X = np.vstack(
+            [
+                np.column_stack([obs["X"], np.full(len(obs["y"]), coords[b])])
+                for b, obs in ((b, self._by_budget[b]) for b in budgets)
+            ]
+        )
+        y = np.concatenate([np.asarray(self._by_budget[b]["y"], dtype=float) for b in budgets])
         return X, y
+
+    def _subset(self, X: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Indices of at most ``max_points_in_model`` rows, so that an ask stays fast.
+
+        Per budget model: the better half of the cap by score, and the rest spread
+        evenly over the others in the order told. Joint model: rows come largest budget
+        first, and the budget where the cap falls keeps its best rows.
+        """
+        n, cap = len(y), self.max_points_in_model
+        if n <= cap:
+            return np.arange(n)
+        if self.budget_model == "joint":
+            budget = X[:, -1]
+            cut = budget[np.argsort(-budget, kind="stable")[cap - 1]]
+            above = np.flatnonzero(budget > cut)
+            at = np.flatnonzero(budget == cut)
+            best_at = at[np.argsort(-y[at], kind="stable")[: cap - len(above)]]
+            return np.sort(np.concatenate([above, best_at]))
+        order = np.argsort(-y, kind="stable")
+        best, rest = order[: cap // 2], np.sort(order[cap // 2 :])
+        spread = rest[np.linspace(0, len(rest) - 1, cap - len(best)).astype(int)]
+        return np.sort(np.concatenate([best, spread]))
 
     # -- asking --------------------------------------------------------------------------
 
@@ -595,13 +682,14 @@ class GPSampler(_BaseSampler):
                 if not has_model:
                     params = self.space.sample_one(self._rng)
                 else:
+                    key = "joint" if self.budget_model == "joint" else budget
                     if model is None:
                         X, y = self._training_data(budget)
-                        model = [X, y, self._fit(budget, X, y, lies)]
+                        model = [X, y, self._fit(key, X, y, self._lie_inputs(lies))]
                         self.model_ = model[2].gp
                     else:
-                        model[2] = self._posterior(model[0], model[1], lies, budget)
-                    params = self._propose(model[2], model[0], model[1], lies)
+                        model[2] = self._posterior(model[0], model[1], self._lie_inputs(lies), key)
+                    params = self._propose(*self._at_top_budget(*model), lies)
                     origin = "model"
             if origin == "random" and self._n_warmup_left > 0:
                 self._n_warmup_left -= 1
@@ -612,6 +700,23 @@ class GPSampler(_BaseSampler):
             info.append({"origin": origin, "budget": budget if origin == "model" else None})
         self.last_ask_ = info
         return out
+
+    def _lie_inputs(self, lies: list) -> list:
+        """Pending points as model inputs: the joint model's at the largest budget."""
+        if self.budget_model != "joint":
+            return lies
+        return [np.append(u, 1.0) for u in lies]
+
+    def _at_top_budget(self, X, y, post):
+        """``(posterior, X, y)`` for the acquisition, on the space's unit cube: the joint
+        model's predictions at the largest budget, and its training points' predicted
+        scores there."""
+        if self.budget_model != "joint":
+            return post, X, y
+        at_top = _AtLargestBudget(post)
+        U = np.unique(X[:, :-1], axis=0)
+        mu, _ = at_top.predict(U)
+        return at_top, U, mu * post.y_std + post.y_mean
 
     def _with_lies(self, X, y, lies):
         if not lies:
@@ -709,6 +814,23 @@ class GPSampler(_BaseSampler):
             options={"maxiter": self.acq_optimizer_kwargs.get("maxiter", 50)},
         )
         return np.clip(res.x.reshape(shape), 0.0, 1.0)
+
+
+class _AtLargestBudget:
+    """A joint model's posterior on the space's unit cube, its budget coordinate set to
+    the largest budget (1); the interface of :class:`~skhpo._gp.Posterior` that the
+    acquisition uses."""
+
+    def __init__(self, post: Posterior) -> None:
+        self.post = post
+        self.y_mean, self.y_std = post.y_mean, post.y_std
+
+    def predict(self, U: np.ndarray, grad: bool = False):
+        out = self.post.predict(np.column_stack([U, np.ones(len(U))]), grad=grad)
+        if not grad:
+            return out
+        mu, sd, dmu, dsd = out
+        return mu, sd, dmu[:, :-1], dsd[:, :-1]
 
 
 def _key(u: np.ndarray) -> bytes:

@@ -52,3 +52,22 @@ def test_the_conv2d_example_runs_with_cv():
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "3 folds each" in proc.stdout
     assert "Best mean CV accuracy" in proc.stdout and "test macro F1" in proc.stdout
+
+
+@pytest.mark.slow
+def test_the_multifidelity_benchmark_runs_quick():
+    """bench/multifidelity.py --quick: every method, one seed, 10 full trainings."""
+    pytest.importorskip("optuna")
+    pytest.importorskip("dehb")
+    proc = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "bench", "multifidelity.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        cwd=os.path.join(ROOT, "bench"),
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([ROOT, *sys.path])},
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    table = proc.stdout.split("| problem |")[-1]
+    for method in ("skhpo random", "skhpo bayes", "optuna TPE", "random+ASHA", "DEHB"):
+        assert f"| hartmann3-good | {method} |" in table

@@ -481,6 +481,30 @@ def test_bohb_sampler_draws_later_brackets_from_the_model(small_xy):
     assert again.cv_results_["params"] == res["params"]  # reproducible
 
 
+def test_a_sampler_object_keeps_learning_across_fits(small_xy):
+    """sampler= a GPSampler: every fit tells it the scores of every rung and asks it for
+    the brackets' parameters, so a second fit starts from what the first one learned."""
+    from skhpo.samplers import GPSampler
+
+    space = {"a": (0.0, 1.0)}
+    sampler = GPSampler(space, n_initial_points=0, min_points_in_model=2, random_state=0)
+    search = _search(max_iter=27, sampler=sampler, parameters=space)
+    first = search.fit(*small_xy).cv_results_
+    assert search.sampler_ is sampler
+    n_scores = len(search.history_)
+    assert len(sampler.observations) == n_scores
+    budgets = {o["budget"] for o in sampler.observations}
+    assert budgets == {1, 3, 9, 27}
+    second = search.fit(*small_xy).cv_results_
+    assert len(sampler.observations) == 2 * n_scores
+    a1 = np.array([p["a"] for p in first["params"]])[first["bracket"] == 3]
+    a2 = np.array([p["a"] for p in second["params"]])[second["bracket"] == 3]
+    # the first bracket of the second fit is drawn from the model (two thirds of it)
+    assert np.median(np.abs(a2 - 0.3)) < np.median(np.abs(a1 - 0.3))
+    with pytest.raises(ValueError, match="sampler_kwargs"):
+        _search(sampler=sampler, sampler_kwargs={"xi": 0.1}).fit(*small_xy)
+
+
 def test_bohb_bad_input(small_xy):
     with pytest.raises(ValueError, match="sampler"):
         _search(sampler="tpe").fit(*small_xy)

@@ -351,6 +351,70 @@ def test_the_model_uses_the_largest_budget_with_enough_observations():
     assert sampler.last_ask_ == [{"origin": "model", "budget": None}]
 
 
+def test_the_joint_model_learns_from_every_budget():
+    """budget_model="joint": one model over (point, budget coordinate) fitted on the
+    observations of every budget; it proposes for the largest budget told, so that many
+    cheap observations guide it before the large budget has enough of its own."""
+    sampler = GPSampler(
+        SPACE2, n_initial_points=0, min_points_in_model=4, budget_model="joint", random_state=0
+    )
+    points = RandomSampler(SPACE2, random_state=1).ask(30)
+    sampler.tell(points, [quadratic(p) - 0.1 for p in points], budget=1)  # biased, same ranks
+    sampler.tell(points[:2], [quadratic(p) for p in points[:2]], budget=27)
+    proposals = sampler.ask(3)
+    assert [i["origin"] for i in sampler.last_ask_] == ["model"] * 3
+    assert {i["budget"] for i in sampler.last_ask_} == {27}
+    assert sampler.model_.X_train_.shape == (32 + 3 - 3, 3)  # x, y and the budget
+    np.testing.assert_array_equal(np.unique(sampler.model_.X_train_[:, 2]), [0.0, 1.0])
+    assert max(quadratic(p) for p in proposals) > -0.01  # the optimum, from budget 1's shape
+    largest = GPSampler(SPACE2, n_initial_points=0, min_points_in_model=4, random_state=0)
+    largest.tell(points, [quadratic(p) - 0.1 for p in points], budget=1)
+    largest.tell(points[:2], [quadratic(p) for p in points[:2]], budget=27)
+    largest.ask()
+    assert largest.last_ask_ == [{"origin": "model", "budget": 1}]  # 27 has too few
+    with pytest.raises(ValueError, match="budget_model must be one of"):
+        GPSampler(SPACE2, budget_model="per-budget")
+
+
+@pytest.mark.parametrize("budget_model", ["largest", "joint"])
+def test_the_model_keeps_at_most_max_points_in_model(budget_model):
+    sampler = GPSampler(
+        SPACE2,
+        min_points_in_model=11,
+        max_points_in_model=20,
+        budget_model=budget_model,
+        random_state=0,
+    )
+    points = RandomSampler(SPACE2, random_state=1).ask(60)
+    scores = [quadratic(p) for p in points]
+    sampler.tell(points[:50], scores[:50], budget=1)
+    sampler.tell(points[50:], scores[50:], budget=3)
+    sampler.ask()
+    X = sampler.model_.X_train_
+    assert len(X) == 20
+    top = SearchSpace.from_params(SPACE2).to_unit(points[int(np.argmax(scores[:50]))])
+    if budget_model == "largest":  # budget 1: the best ten of its 50, ten more spread out
+        assert sampler.last_ask_[0]["budget"] == 1
+        assert any(np.allclose(x, top) for x in X)
+    else:  # budget 3's ten, then budget 1's best ten
+        assert (X[:, 2] == 1.0).sum() == 10
+        assert any(np.allclose(x[:2], top) for x in X[X[:, 2] == 0.0])
+
+
+def test_a_sampler_resumed_from_its_state_keeps_its_observations_per_budget():
+    """The state holds every observation with its budget: a sampler rebuilt from it
+    models the same budgets (the warm start of a search resumed from its storage tells
+    the stored scores again instead, see test_storage)."""
+    sampler = GPSampler(SPACE2, n_initial_points=0, min_points_in_model=4, random_state=0)
+    points = RandomSampler(SPACE2, random_state=1).ask(12)
+    sampler.tell(points, [quadratic(p) for p in points], budget=1)
+    sampler.tell(points[:5], [quadratic(p) for p in points[:5]], budget=3)
+    copy = GPSampler.from_state(SPACE2, json.loads(json.dumps(sampler.state())))
+    assert copy.observations == sampler.observations
+    copy.ask()
+    assert copy.last_ask_ == [{"origin": "model", "budget": 3}]
+
+
 def test_random_fraction_keeps_random_draws():
     sampler = run(GPSampler(SPACE2, n_initial_points=3, random_state=0), quadratic, 3)
     sampler.random_fraction = 1.0
@@ -418,6 +482,7 @@ def test_state_round_trips_through_json(cls):
         ({"random_fraction": 1.5}, "random_fraction must be a number in"),
         ({"kappa": -1}, "kappa must be a number >= 0"),
         ({"min_points_in_model": 0}, "min_points_in_model must be an int >= 1"),
+        ({"max_points_in_model": 1}, "max_points_in_model must be an int >= 2"),
         ({"acq_optimizer_kwargs": {"n_points": 10}}, "Unknown acq_optimizer_kwargs"),
         ({"initial_points": {"x": 0.5, "y": 0.5}}, "initial_points must be a list of dicts"),
         ({"initial_points": [{"x": 0.5}]}, "does not name the parameters"),

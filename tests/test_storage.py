@@ -355,6 +355,20 @@ def test_bohb_resumes_with_the_stored_configurations(tmp_path, small_xy):
     assert again.search_stats_["n_tasks"] == 0
 
 
+def test_bohb_warm_starts_from_the_storage_at_every_budget(tmp_path, small_xy):
+    """A second fit on the same storage tells its new sampler every stored score at its
+    epochs (rung by rung, all brackets), before asking it for anything."""
+    db = tmp_path / "bohb.db"
+    first = _search(db, max_iter=9, sampler="bayes").fit(*small_xy)
+    again = _search(db, max_iter=9, sampler="bayes").fit(*small_xy)
+    assert again.search_stats_["n_tasks"] == 0
+    told = again.sampler_.observations
+    assert told == first.sampler_.observations
+    stored = sorted((h["partial_fit_calls"], h["score"]) for h in first.history_)
+    assert sorted((o["budget"], o["score"]) for o in told) == stored
+    assert {o["budget"] for o in told} == {1, 3, 9}
+
+
 def test_bohb_keeps_the_stored_parameters_when_the_sampler_proposes_others(
     tmp_path, small_xy, caplog
 ):
