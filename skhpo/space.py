@@ -11,7 +11,7 @@ a scipy.stats distribution             :class:`Distribution`: anything with ``rv
 ``(low, high)``, both ints             :class:`Integer` in ``[low, high]``
 ``(low, high)``, else                  :class:`Real` in ``[low, high]``
 ``(low, high, "log-uniform")``         the same, log-uniform (skopt style)
-``(low, high, step)``, a number step     the grid ``low, low + step, ..., high``
+``(low, high, step)``, step a number   the grid ``low, low + step, ..., high``
                                        (:class:`Integer` when all three are ints)
 a :class:`Dimension`                   as given (``Real(1e-4, 1e-1, log=True)``)
 =====================================  ==============================================
