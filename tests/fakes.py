@@ -11,6 +11,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.linear_model import SGDClassifier
 
+from skhpo.callbacks import SearchCallback
+
 
 def _stored_steps(path):
     """``(model_id, epochs_before, epochs)`` of the steps an skhpo storage holds: an
@@ -265,3 +267,17 @@ def noting_pid(block, path):
     with open(path, "a") as f:
         f.write(f"{os.getpid()}\n")
     return block
+
+
+class StopAfter(SearchCallback):
+    """A search callback that raises ``exc`` (a Ctrl-C by default) at the ``n``-th score:
+    the search stops there, as a killed or interrupted one does."""
+
+    def __init__(self, n, exc=KeyboardInterrupt):
+        self.n = n
+        self.exc = exc
+
+    def on_trial_scored(self, search, trial, epochs, score):
+        self.n -= 1
+        if self.n == 0:
+            raise self.exc

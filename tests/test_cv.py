@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 import pytest
-from fakes import CountingScaler, CurveClassifier, FoldClassifier
+from fakes import CountingScaler, CurveClassifier, FoldClassifier, StopAfter
 from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.exceptions import NotFittedError
@@ -16,7 +16,6 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skhpo import HyperbandSearchCV, SuccessiveHalvingSearchCV
-from skhpo._events import SearchCallback
 
 
 @pytest.fixture(scope="module")
@@ -187,16 +186,6 @@ def test_pipeline_fold_scores_match_cross_validate(digits):
     np.testing.assert_allclose(got, expected)
 
 
-class _StopAfter(SearchCallback):
-    def __init__(self, n):
-        self.n = n
-
-    def on_trial_scored(self, search, trial, epochs, score):
-        self.n -= 1
-        if self.n == 0:
-            raise KeyboardInterrupt
-
-
 def _epochs_logged(log):
     if not os.path.exists(log):
         return 0
@@ -224,7 +213,7 @@ def test_resume_with_storage(tmp_path):
     assert total == 3 * whole.metadata_["partial_fit_calls"] == whole.search_stats_["fold_epochs"]
     os.remove(log)
     with pytest.raises(KeyboardInterrupt):
-        search(storage=str(db), callbacks=[_StopAfter(8)]).fit(X, y)
+        search(storage=str(db), callbacks=[StopAfter(8)]).fit(X, y)
     before = _epochs_logged(log)
     resumed = search(storage=str(db)).fit(X, y)
     assert _epochs_logged(log) - before < total  # the stored rungs were not retrained

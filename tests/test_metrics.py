@@ -7,7 +7,7 @@ import re
 
 import numpy as np
 import pytest
-from fakes import CurveClassifier
+from fakes import CurveClassifier, StopAfter
 from scipy.stats import rankdata
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import SGDClassifier
@@ -16,7 +16,6 @@ from sklearn.model_selection import GridSearchCV
 from skhpo import HyperbandSearchCV, SuccessiveHalvingSearchCV
 from skhpo._records import StepRecord
 from skhpo._storage import _dumps
-from skhpo.callbacks import SearchCallback
 from skhpo.results import load_results, results_frame, save_results
 
 SPACE = {"a": (0.0, 1.0), "b": [1, 2, 3]}
@@ -248,22 +247,12 @@ def test_plot_learning_curves_of_a_metric(small_xy):
         plot_learning_curves(single, metric="quality")
 
 
-class _StopAfter(SearchCallback):
-    def __init__(self, n):
-        self.n = n
-
-    def on_trial_scored(self, search, trial, epochs, score):
-        self.n -= 1
-        if self.n == 0:
-            raise RuntimeError("stop here")
-
-
 def test_a_search_of_several_metrics_resumes_from_its_storage(tmp_path, small_xy):
     db, log = tmp_path / "run.db", tmp_path / "epochs.log"
     scoring = {"quality": quality, "inverted": inverted}
     kw = {"scoring": scoring, "refit": "quality", "storage": str(db), "log": str(log)}
     with pytest.raises(RuntimeError, match="stop here"):
-        _search(callbacks=[_StopAfter(12)], **kw).fit(*small_xy)
+        _search(callbacks=[StopAfter(12, RuntimeError("stop here"))], **kw).fit(*small_xy)
     before = sum(1 for _ in open(log))
     resumed = _search(**kw).fit(*small_xy)
     clean = _search(scoring=scoring, refit="quality").fit(*small_xy)

@@ -7,14 +7,13 @@ import math
 
 import numpy as np
 import pytest
-from fakes import CurveClassifier
+from fakes import CurveClassifier, StopAfter
 from sklearn.base import clone
 from sklearn.linear_model import Perceptron, SGDClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skhpo import BayesSearchCV, HyperbandSearchCV, SuccessiveHalvingSearchCV
-from skhpo._events import SearchCallback
 from skhpo.space import Categorical, Integer, Real, SearchSpace
 
 
@@ -172,16 +171,6 @@ def test_clone_and_get_params_keep_the_form(form):
     assert repr(SearchSpace.from_params(copy.parameters)) == repr(SearchSpace.from_params(space))
 
 
-class _StopAfter(SearchCallback):
-    def __init__(self, n):
-        self.n = n
-
-    def on_trial_scored(self, search, trial, epochs, score):
-        self.n -= 1
-        if self.n == 0:
-            raise KeyboardInterrupt
-
-
 @pytest.mark.parametrize(
     "form, sampler",
     [(form, "random") for form in FORMS]
@@ -196,7 +185,7 @@ def test_a_stopped_search_resumes_with_the_same_trials(form, sampler, small_xy, 
     estimator, space = FORMS[form]
     clean = _hyperband(estimator(), space, **kw).fit(*small_xy)
     with pytest.raises(KeyboardInterrupt):
-        stop = [_StopAfter(30)]
+        stop = [StopAfter(30)]
         _hyperband(estimator(), space, storage=str(db), callbacks=stop, **kw).fit(*small_xy)
     resumed = _hyperband(estimator(), space, storage=str(db), **kw).fit(*small_xy)
     assert resumed.cv_results_["params"] == clean.cv_results_["params"]
