@@ -337,7 +337,7 @@ def test_ctrl_c_at_random_moments_stops_a_keras_search(tmp_path):
                     assert reply.startswith("interrupted "), (seed, i, reply)
                     landings.append(json.loads(reply.removeprefix("interrupted ")))
                     with sqlite3.connect(db) as con:
-                        stored.append(con.execute("SELECT COUNT(*) FROM steps").fetchone()[0])
+                        stored.append(con.execute("SELECT COUNT(*) FROM skhpo_steps").fetchone()[0])
             proc.wait(timeout=60)
         finally:
             if proc.poll() is None:
