@@ -39,7 +39,6 @@ def test_the_demo_runs_and_saves_a_plot(tmp_path):
 
 
 @pytest.mark.slow
-@fails_on_sklearn_16_with_scikeras(AssertionError)
 def test_the_conv2d_example_runs_with_cv():
     pytest.importorskip("scikeras")
     proc = subprocess.run(
