@@ -418,6 +418,7 @@ def test_scikeras_wrappers_are_recognised_without_their_tags(digits):
 
 
 @pytest.mark.slow
+@fails_on_sklearn_16_with_scikeras(ValueError)  # its scorers ask for the wrapper's tags
 def test_keras_search_with_several_metrics(digits):
     X, y = digits
     search = SuccessiveHalvingSearchCV(
