@@ -255,7 +255,10 @@ def test_gp_beats_random_search_on_a_conditional_benchmark():
     for seed in range(3):
         gp.append(best(run(GPSampler(BRANCHES, random_state=seed), branches, 40)))
         rand.append(best(run(RandomSampler(BRANCHES, random_state=seed), branches, 40)))
-    assert np.median(gp) > -0.6  # the optimum is -0.398
+    print(f"median best of 3 seeds: GP {np.median(gp):.3f}, random {np.median(rand):.3f}")
+    # the optimum is -0.398; the GP's median is -0.41 to -0.65 with the oldest and newest
+    # numpy/scipy/scikit-learn we test (their optimisers differ), random search's about -2
+    assert np.median(gp) > -1.0
     assert np.median(gp) > np.median(rand)
 
 
