@@ -1,4 +1,5 @@
-"""The private APIs of other libraries that skhpo still uses, one adapter each.
+"""The private APIs of other libraries that skhpo still uses, one adapter each, and the
+import of an optional dependency (:func:`optional_import`).
 
 Each adapter says which versions it was checked against (the oldest pinned in
 ``.ci/oldest-constraints.txt`` and the newest installed when it was written), why the
@@ -13,12 +14,26 @@ alone (``tests/test_space.py``).
 
 from __future__ import annotations
 
+import importlib
 import inspect
 from typing import Any
 
 from sklearn.base import ClassifierMixin, RegressorMixin
 
-__all__ = ["scikeras_estimator_type", "scikeras_fit_epochs"]
+__all__ = ["optional_import", "scikeras_estimator_type", "scikeras_fit_epochs"]
+
+
+def optional_import(module: str, needed_by: str, extra: str) -> Any:
+    """Import ``module``, or raise an ImportError saying what needs it and how to install it.
+
+    ``needed_by`` starts the message ("skhpo.plot needs matplotlib"), ``extra`` is the
+    skhpo extra that brings it in.
+    """
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise ImportError(f"{needed_by}: pip install 'skhpo[{extra}]'") from exc
+
 
 _SCIKERAS_FIT_ARGS = {"sample_weight", "warm_start", "epochs", "initial_epoch"}
 

@@ -36,6 +36,7 @@ from dataclasses import replace
 from typing import Any, Protocol
 from urllib.parse import quote
 
+from ._compat import optional_import
 from ._fingerprint import describe
 from ._records import StepRecord, TrialRecord
 from .exceptions import StorageMismatchError
@@ -277,6 +278,12 @@ class Storage(Protocol):
     def close(self) -> None: ...
 
 
+def _is_file_system(fs: Any) -> bool:
+    """A local or mounted file system (where a rename is atomic), not an object store."""
+    protocols = (fs.protocol,) if isinstance(fs.protocol, str) else tuple(fs.protocol)
+    return bool({"file", "local"} & set(protocols))
+
+
 class _CheckpointFiles:
     """Checkpoints as files at a folder or fsspec URL: ``<study>/rungs/<model_id>/<epochs>``
     (the state) and ``<study>/steps/<model_id>/<epochs_before>`` (the step's record),
@@ -305,9 +312,25 @@ class _CheckpointFiles:
         return f"{self._paths()[1]}/steps/{quote(model_id, safe='')}/{epochs_before}"
 
     def _put(self, path: str, data: bytes) -> None:
+        """Write ``data`` at ``path`` whole or not at all.
+
+        An object store (``s3://``, ``gs://``) shows an object only once its upload is
+        complete; a file system is written under a temporary name and renamed, so that
+        a writer killed mid-write leaves no truncated checkpoint (and a rerun's
+        overwrite keeps the previous file until the new one is complete).
+        """
         fs = self._paths()[0]
         fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
-        fs.pipe_file(path, data)
+        if not _is_file_system(fs):
+            fs.pipe_file(path, data)
+            return
+        partial = f"{path}.partial-{os.getpid()}-{id(data):x}"
+        try:
+            fs.pipe_file(partial, data)
+            fs.mv(partial, path)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                fs.rm(partial)
 
     def write(self, model_id: str, epochs_before: int, record: StepRecord) -> None:
         self._put(self._rung(model_id, record.epochs), record.checkpoint)
@@ -549,13 +572,7 @@ class SqliteStorage(_SqlStorage):
 
 
 def _psycopg():
-    try:
-        import psycopg
-    except ImportError as exc:
-        raise ImportError(
-            "A PostgreSQL storage needs psycopg 3: pip install 'skhpo[postgres]'"
-        ) from exc
-    return psycopg
+    return optional_import("psycopg", "A PostgreSQL storage needs psycopg 3", "postgres")
 
 
 def _libpq_url(url: str) -> str:

@@ -45,6 +45,7 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+from ._compat import optional_import
 from ._events import SearchCallback
 from ._records import error_line
 from ._storage import hide_password
@@ -54,13 +55,7 @@ __all__ = ["DashboardCallback", "hide_password", "serve"]
 
 
 def _optuna():
-    try:
-        import optuna
-    except ImportError as exc:
-        raise ImportError(
-            "the dashboard needs Optuna and optuna-dashboard: pip install 'skhpo[dashboard]'"
-        ) from exc
-    return optuna
+    return optional_import("optuna", "the dashboard needs Optuna and optuna-dashboard", "dashboard")
 
 
 def _storage_url(storage: Any) -> Any:
@@ -638,12 +633,9 @@ def serve(
     from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
     _optuna()
-    try:
-        from optuna_dashboard import wsgi
-    except ImportError as exc:
-        raise ImportError(
-            "the dashboard needs optuna-dashboard: pip install 'skhpo[dashboard]'"
-        ) from exc
+    dashboard = optional_import(
+        "optuna_dashboard", "the dashboard needs optuna-dashboard", "dashboard"
+    )
 
     class Server(ThreadingMixIn, WSGIServer):
         daemon_threads = True
@@ -652,7 +644,7 @@ def serve(
         def log_message(self, *args: Any) -> None:
             pass
 
-    app = wsgi(_open_storage(storage))
+    app = dashboard.wsgi(_open_storage(storage))
     handler = QuietHandler if quiet else WSGIRequestHandler
     httpd = make_server(host, port, app, server_class=Server, handler_class=handler)
     shown = hide_password(str(_storage_url(storage)))

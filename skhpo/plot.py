@@ -19,19 +19,14 @@ from typing import Any
 
 from sklearn.exceptions import NotFittedError
 
+from ._compat import optional_import
 from ._records import score_keys
 
 __all__ = ["plot_learning_curves", "plot_parameter_scores", "plot_plan"]
 
 
 def _pyplot():
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as exc:
-        raise ImportError(
-            "skhpo.plot needs matplotlib: pip install 'skhpo[plot]' (or pip install matplotlib)"
-        ) from exc
-    return plt
+    return optional_import("matplotlib.pyplot", "skhpo.plot needs matplotlib", "plot")
 
 
 def _fitted(search: Any, attr: str, what: str) -> Any:

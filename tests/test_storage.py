@@ -521,3 +521,24 @@ def test_checkpoints_at_a_location_outside_the_database(tmp_path, small_xy):
     assert read_stored_step(reader, "no-such-trial", 0) is None
     with pytest.raises(StorageMismatchError, match="give the same checkpoints= location"):
         _search(db, max_iter=9, refit=False).fit(*small_xy)
+
+
+def test_a_checkpoint_file_is_written_whole_or_not_at_all(tmp_path, monkeypatch):
+    """In a folder, a write that dies midway leaves the earlier file and no partial one."""
+    from skhpo._storage import _CheckpointFiles
+
+    files = _CheckpointFiles(str(tmp_path / "ckpt"), "study")
+    path = files._rung("trial-0", 3)
+    files._put(path, b"first checkpoint")
+    fs = files._paths()[0]
+    real_pipe = fs.pipe_file
+
+    def dies_midway(target, data, **kwargs):
+        real_pipe(target, data[: len(data) // 2])
+        raise OSError("disk full")
+
+    monkeypatch.setattr(fs, "pipe_file", dies_midway)
+    with pytest.raises(OSError, match="disk full"):
+        files._put(path, b"second checkpoint, longer")
+    assert fs.cat_file(path) == b"first checkpoint"
+    assert [os.path.basename(p) for p in fs.ls(path.rsplit("/", 1)[0])] == ["3"]
