@@ -480,3 +480,77 @@ def test_a_keras_search_resumes_from_a_checkpoint_location(digits, tmp_path, cou
     np.testing.assert_array_equal(
         again.best_estimator_.predict_proba(X[:20]), first.best_estimator_.predict_proba(X[:20])
     )
+
+
+JAX_SEARCH = """
+import json, sys
+import jax, keras, numpy as np
+from scikeras.wrappers import KerasClassifier
+from sklearn.datasets import load_digits
+from skhpo import HyperbandSearchCV
+
+events = {}
+jax.monitoring.register_event_listener(
+    lambda event, **kw: events.__setitem__(event, events.get(event, 0) + 1)
+)
+
+def build(nunits=8, meta=None):
+    model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(nunits, activation="relu"),
+                              keras.layers.Dense(10, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    return model
+
+X, y = load_digits(return_X_y=True)
+search = HyperbandSearchCV(
+    KerasClassifier(build, verbose=0, random_state=0, batch_size=64),
+    {"model__nunits": [8, 16]}, max_iter=3, random_state=0,
+).fit(X[:400] / 16, y[:400])
+print(json.dumps({"backend": keras.backend.backend(),
+                  "dir": jax.config.jax_compilation_cache_dir,
+                  "hits": events.get("/jax/compilation_cache/cache_hits", 0),
+                  "misses": events.get("/jax/compilation_cache/cache_misses", 0)}))
+"""
+
+
+def _jax_search(env_extra: dict, tmp_path) -> dict:
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JAX_")}
+    env.update(KERAS_BACKEND="jax", XDG_CACHE_HOME=str(tmp_path / "user-cache"), **env_extra)
+    proc = subprocess.run(
+        [sys.executable, "-c", JAX_SEARCH], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.slow
+def test_jax_compilation_cache_is_on_by_default_and_shared_between_processes(tmp_path):
+    """With Keras on JAX the trials compile through a persistent cache under the user's
+    cache folder: a second process finds there what the first compiled."""
+    pytest.importorskip("jax")
+    first = _jax_search({}, tmp_path)
+    folder = tmp_path / "user-cache" / "skhpo" / "jax"
+    assert first["backend"] == "jax" and first["dir"] == str(folder)
+    assert first["misses"] > 0 and any(folder.iterdir())
+    second = _jax_search({}, tmp_path)
+    assert second["hits"] >= first["misses"] > 0 and second["misses"] == 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "setting, expected",
+    [("off", None), ("{tmp}/moved", "{tmp}/moved"), ("JAX_COMPILATION_CACHE_DIR", "{tmp}/own")],
+)
+def test_jax_compilation_cache_can_be_moved_or_turned_off(tmp_path, setting, expected):
+    pytest.importorskip("jax")
+    if setting == "JAX_COMPILATION_CACHE_DIR":  # the user's own JAX setting wins
+        env = {"JAX_COMPILATION_CACHE_DIR": f"{tmp_path}/own"}
+    else:
+        env = {"SKHPO_JAX_CACHE_DIR": setting.format(tmp=tmp_path)}
+    got = _jax_search(env, tmp_path)
+    assert got["dir"] == (None if expected is None else expected.format(tmp=tmp_path))
+    assert not (tmp_path / "user-cache" / "skhpo").exists()
+    if expected is None:
+        assert got["hits"] == got["misses"] == 0
