@@ -13,11 +13,13 @@ from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import SGDClassifier
+from sklearn.metrics import accuracy_score, f1_score
 from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold, check_cv, cross_validate
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skhpo import HyperbandSearchCV, SuccessiveHalvingSearchCV
+from skhpo._records import rank_scores
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +59,15 @@ def _one_trial(cv, epochs=3, **kw):
 TWO_METRICS = {"acc": "accuracy", "f1": "f1_macro"}
 
 
-@pytest.mark.parametrize("scoring", [None, TWO_METRICS], ids=["one-metric", "two-metrics"])
+def acc_and_f1(estimator, X, y):
+    """Both metrics of TWO_METRICS from one prediction: a callable returning a dict."""
+    predicted = estimator.predict(X)
+    return {"acc": accuracy_score(y, predicted), "f1": f1_score(y, predicted, average="macro")}
+
+
+@pytest.mark.parametrize(
+    "scoring", [None, TWO_METRICS, acc_and_f1], ids=["one-metric", "two-metrics", "callable"]
+)
 @pytest.mark.parametrize(
     "cv",
     [3, StratifiedKFold(4, shuffle=True, random_state=1), KFold(3), "iterable"],
@@ -80,7 +90,8 @@ def test_fold_scores_are_what_cross_validate_gives(digits, cv, scoring):
     k = len(expected["fit_time"])
     assert search.n_splits_ == k
     res = search.cv_results_
-    for name in ["score"] if scoring is None else list(scoring):
+    names = ["score"] if scoring is None else list(TWO_METRICS)
+    for name in names:
         for kind in ("test", "train"):
             folds = expected[f"{kind}_{name}"]
             got = [res[f"split{i}_{kind}_{name}"][0] for i in range(k)]
@@ -92,7 +103,7 @@ def test_fold_scores_are_what_cross_validate_gives(digits, cv, scoring):
     # history_ keeps each metric's fold mean per scoring
     last = search.history_[-1]
     assert last["score"] == res[f"mean_test_{ranking}"][0]
-    for name in scoring or []:
+    for name in [] if scoring is None else names:
         assert last[f"score_{name}"] == res[f"mean_test_{name}"][0]
         assert last[f"train_score_{name}"] == res[f"mean_train_{name}"][0]
 
@@ -338,6 +349,13 @@ def test_a_trial_stopped_by_fold_rejection_ranks_after_fully_scored_ones(scoring
     for rank in [k for k in res if k.startswith("rank_test_")]:
         assert res[rank][rejected].min() > res[rank][~rejected].max()
     assert res["rank_test_score" if scoring is None else "rank_test_own"].tolist() == [2, 1, 3]
+
+
+def test_rejected_trials_rank_between_full_scores_and_nan():
+    scores = np.array([0.5, np.nan, 0.9, 0.7, 0.5])
+    rejected = np.array([False, False, True, False, False])
+    np.testing.assert_array_equal(rank_scores(scores, rejected), [2, 5, 4, 1, 2])
+    np.testing.assert_array_equal(rank_scores(scores), [3, 5, 1, 2, 3])
 
 
 def fold_quality(estimator, X, y):
