@@ -360,11 +360,6 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
         """What ``cv`` cannot go with: raise before any training."""
         if data.folds is None and self._fold_rejection() is not None:
             raise ValueError("fold_rejection needs cv: it stops a trial after its first folds")
-        if self.multimetric_ and data.folds is not None:
-            raise ValueError(
-                "cv and several metrics together are not supported yet: give one metric "
-                "in scoring, or use validation_data/test_size with several metrics"
-            )
 
     def _fold_rejection(self) -> float | None:
         """The ``z`` of the fold-rejection rule (True: 2), or None when off."""

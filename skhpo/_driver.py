@@ -18,8 +18,8 @@ from typing import Any
 
 from ._executor import Executor
 from ._fingerprint import describe
-from ._promotion import FoldBar, asha_promotable, rank_key, top_k
-from ._records import StepRecord, TrialRecord, TrialStatus, error_line
+from ._promotion import FoldBar, asha_promotable, top_k
+from ._records import StepRecord, TrialRecord, TrialStatus, error_line, standing
 from ._schedule import Bracket
 from ._storage import Storage
 from ._worker import TrialSpec, raise_if_interrupted, step_task
@@ -803,5 +803,7 @@ def run_search(*args: Any, **kwargs: Any) -> SearchOutcome:
 
 
 def _better(a: TrialRecord, b: TrialRecord) -> bool:
-    """``a`` ranks before ``b``: higher last score, NaN last, ties to the earlier trial."""
-    return (*rank_key(a.score), -a.index) > (*rank_key(b.score), -b.index)
+    """``a`` ranks before ``b``: higher last score, NaN last, a trial stopped by fold
+    rejection after every other with a real score (:func:`~skhpo._records.standing`),
+    ties to the earlier trial."""
+    return (*standing(a.score, a.rejected), -a.index) > (*standing(b.score, b.rejected), -b.index)

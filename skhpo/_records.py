@@ -25,6 +25,7 @@ __all__ = [
     "error_line",
     "failure_causes",
     "score_keys",
+    "standing",
 ]
 
 
@@ -65,6 +66,9 @@ class StepRecord:
     ``fold_train_scores``) one tuple of per-fold scores per scoring (NaN for a fold
     not scored); ``fold_epochs`` the epochs of each fold's model after the task;
     ``rejected`` says the trial stopped after its first folds (``fold_rejection``).
+    With ``cv`` and several metrics, ``metric_scores`` hold each metric's fold means
+    and ``fold_metric_scores`` (``fold_train_metric_scores``) map every metric's name
+    to its per-fold tuples, one per entry of ``scores``.
     """
 
     model_id: str
@@ -85,6 +89,8 @@ class StepRecord:
     fold_train_scores: tuple | None = None
     fold_epochs: tuple | None = None
     rejected: bool = False
+    fold_metric_scores: dict | None = None  # cv and several metrics: name -> fold tuples
+    fold_train_metric_scores: dict | None = None
 
 
 @dataclass
@@ -93,7 +99,9 @@ class TrialRecord:
 
     ``scores`` holds ``(epochs, score)`` pairs, one per scoring; ``epoch_fit_times`` the
     training time per epoch of each task, ``score_times`` the time of each scoring.
-    With several metrics, ``metrics`` (``train_metrics``) holds each metric's last score.
+    With several metrics, ``metrics`` (``train_metrics``) holds each metric's last score,
+    and with ``cv`` also ``fold_metrics`` (``fold_train_metrics``) its last per-fold
+    scores.
     """
 
     index: int
@@ -116,6 +124,8 @@ class TrialRecord:
     fold_train_scores: list = field(default_factory=list)
     fold_epochs: tuple | None = None  # with cv, the epochs of each fold's model
     rejected: bool = False  # with fold_rejection, stopped after its first folds
+    fold_metrics: dict = field(default_factory=dict)  # cv and several metrics: name -> folds
+    fold_train_metrics: dict = field(default_factory=dict)
 
     @property
     def score(self) -> float:
@@ -144,8 +154,16 @@ class TrialRecord:
         trained = max(record.epochs - start_epochs, 1)
         self.epoch_fit_times.append(record.fit_time / trained)
         self.score_times.extend([record.score_time / n_scores] * len(record.scores))
-        self.metrics = _last_metrics(self.metrics, record.metric_scores, record)
-        self.train_metrics = _last_metrics(self.train_metrics, record.train_metric_scores, record)
+        failed = record.error is not None
+        # a failed task without per-metric scores: error_score for every metric (and fold)
+        score = float(record.scores[-1][1]) if failed and record.scores else None
+        folds = record.fold_scores[-1] if failed and record.fold_scores else None
+        self.metrics = _last_metrics(self.metrics, record.metric_scores, score)
+        self.train_metrics = _last_metrics(self.train_metrics, record.train_metric_scores, score)
+        self.fold_metrics = _last_metrics(self.fold_metrics, record.fold_metric_scores, folds)
+        self.fold_train_metrics = _last_metrics(
+            self.fold_train_metrics, record.fold_train_metric_scores, folds
+        )
         self.epochs = record.epochs
         self.error = record.error
         self.stopped_early = record.stopped_early
@@ -157,13 +175,14 @@ class TrialRecord:
         self.rejected = record.rejected
 
 
-def _last_metrics(known: dict, scores: dict | None, record: StepRecord) -> dict:
-    """Each metric's last score after ``record``; a failed task without per-metric
-    scores gives every metric known so far its ``error_score``."""
+def _last_metrics(known: dict, scores: dict | None, failed: Any) -> dict:
+    """Each metric's last value after a task that gave ``scores`` (name -> one value
+    per scoring); a failed task without them gives every metric known so far
+    ``failed`` (its ``error_score``; None when the task did not fail)."""
     if scores:
-        return {name: float(values[-1]) for name, values in scores.items() if values}
-    if record.error is not None and record.scores:
-        return dict.fromkeys(known, float(record.scores[-1][1]))
+        return {name: values[-1] for name, values in scores.items() if values}
+    if failed is not None:
+        return dict.fromkeys(known, failed)
     return known
 
 
@@ -215,9 +234,22 @@ def _masked(values: list, present: list[bool]) -> np.ma.MaskedArray:
     return arr
 
 
-def rank_scores(scores: np.ndarray) -> np.ndarray:
-    """Rank 1 for the highest score, ties share the lowest rank, NaN ranks last."""
-    keys = [rank_key(s) for s in scores]
+def standing(score: float | None, rejected: bool = False) -> tuple:
+    """A trial's sort key, higher is better: a real score ranks above NaN and, among
+    real scores, a trial scored on all its folds above one that ``fold_rejection``
+    stopped after its first folds (whose mean is over fewer folds), whatever the
+    scores; then the higher score ranks first."""
+    scored, value = rank_key(score)
+    return scored, bool(scored) and not rejected, value
+
+
+def rank_scores(scores: np.ndarray, rejected: Any = None) -> np.ndarray:
+    """Rank 1 for the highest score, ties share the lowest rank, NaN ranks last; with
+    ``rejected`` (one bool per score), rejected trials rank after the others with a
+    real score (:func:`standing`)."""
+    if rejected is None:
+        rejected = np.zeros(len(scores), dtype=bool)
+    keys = [standing(s, r) for s, r in zip(scores, rejected, strict=True)]
     place: dict = {}
     for k, key in enumerate(sorted(keys, reverse=True)):
         place.setdefault(key, k + 1)
@@ -255,12 +287,15 @@ def cv_results(
     ``split0_train_score``: each trial's last score on its training split. With
     ``metrics`` (several metrics), these and ``rank_test_score`` come per metric as in
     scikit-learn (``mean_test_<name>``, ``rank_test_<name>``, ...) instead, and there is
-    no ``test_score``. With ``n_splits`` folds (``cv``, one metric),
-    ``split<i>_test_score`` (and ``split<i>_train_score``) are each fold's last score,
-    ``std_test_score`` their standard deviation (as scikit-learn's, over the folds
-    scored), and ``rejected`` says which trials stopped after their first folds.
+    no ``test_score``. With ``n_splits`` folds (``cv``), ``split<i>_test_score`` (and
+    ``split<i>_train_score``; per metric, ``split<i>_test_<name>``) are each fold's
+    last score, ``std_test_score`` their standard deviation (as scikit-learn's, over
+    the folds scored), and ``rejected`` says which trials stopped after their first
+    folds; those rank after every trial with a real score on all its folds
+    (:func:`standing`).
     """
     names = sorted({name for t in trials for name in t.params})
+    rejected = np.array([t.rejected for t in trials], dtype=bool)
     results: dict[str, Any] = {
         "params": [dict(t.params) for t in trials],
         # fixed-width strings, as dask-ml's
@@ -271,12 +306,11 @@ def cv_results(
     }
     if metrics is None:
         results["test_score"] = np.array([t.score for t in trials], dtype=float)
-        results.update(_score_columns("test", "score", results["test_score"]))
-        train = [t.train_score for t in trials] if train_scores else None
+        results.update(_score_columns("test", "score", results["test_score"], rejected))
     else:
         for metric in metrics:
             values = [_metric(t, t.metrics, metric, t.score) for t in trials]
-            results.update(_score_columns("test", metric, values))
+            results.update(_score_columns("test", metric, values, rejected))
     results.update(
         {
             "mean_partial_fit_time": np.array([_mean(t.epoch_fit_times) for t in trials]),
@@ -289,13 +323,15 @@ def cv_results(
         }
     )
     if train_scores and metrics is None:
-        results.update(_score_columns("train", "score", train, rank=False))
+        results.update(_score_columns("train", "score", [t.train_score for t in trials]))
     elif train_scores:
         for metric in metrics:
             values = [_metric(t, t.train_metrics, metric, t.train_score) for t in trials]
-            results.update(_score_columns("train", metric, values, rank=False))
-    if n_splits > 1 and metrics is None:
-        _add_folds(results, trials, n_splits, train_scores)
+            results.update(_score_columns("train", metric, values))
+    if n_splits > 1:
+        for kind, name, folds in _fold_scores(trials, n_splits, train_scores, metrics):
+            _add_folds(results, kind, name, folds)
+        results["rejected"] = rejected
     for name in names:
         results[f"param_{name}"] = _masked(
             [t.params.get(name) for t in trials], [name in t.params for t in trials]
@@ -303,43 +339,64 @@ def cv_results(
     return results
 
 
-def _metric(trial: TrialRecord, metrics: dict, name: str, fallback: float) -> float:
-    """A trial's last score of metric ``name``: a failed trial that never scored it has
-    its ``error_score`` (``fallback``), any other NaN."""
+def _metric(trial: TrialRecord, metrics: dict, name: str, fallback: Any) -> Any:
+    """A trial's last score (or fold scores) of metric ``name``: a failed trial that
+    never scored it has its ``error_score`` (``fallback``), any other NaN."""
     if name in metrics:
         return metrics[name]
     return fallback if trial.status == FAILED else math.nan
 
 
-def _score_columns(split: str, name: str, values: Any, rank: bool = True) -> dict[str, Any]:
-    """``mean_``, ``std_``, ``split0_`` (and ``rank_``) columns of one split's score:
-    one split, so the mean is the score and the deviation 0."""
+def _score_columns(split: str, name: str, values: Any, rejected: Any = None) -> dict[str, Any]:
+    """``mean_``, ``std_``, ``split0_`` (and, given ``rejected``, ``rank_``) columns of
+    one split's score: one split, so the mean is the score and the deviation 0."""
     scores = np.array(values, dtype=float)
     columns = {
         f"mean_{split}_{name}": scores,
         f"std_{split}_{name}": np.zeros(len(scores)),
         f"split0_{split}_{name}": scores.copy(),
     }
-    if rank:
-        columns[f"rank_{split}_{name}"] = rank_scores(scores)
+    if rejected is not None:
+        columns[f"rank_{split}_{name}"] = rank_scores(scores, rejected)
     return columns
 
 
-def _add_folds(results: dict, trials: list[TrialRecord], n_splits: int, train: bool) -> None:
-    """The per-fold columns of ``cv_results_`` (``cv``), in scikit-learn's names."""
-    kinds = [("test", "fold_scores")] + ([("train", "fold_train_scores")] if train else [])
-    for kind, attr in kinds:
-        folds = np.full((len(trials), n_splits), np.nan)
-        for row, t in enumerate(trials):
-            if getattr(t, attr):
-                folds[row] = getattr(t, attr)[-1]
-        scored = ~np.isnan(folds)
-        sq = np.where(scored, (folds - results[f"mean_{kind}_score"][:, None]) ** 2, 0.0)
-        with np.errstate(invalid="ignore"):
-            results[f"std_{kind}_score"] = np.sqrt(sq.sum(axis=1) / scored.sum(axis=1))
-        for i in range(n_splits):
-            results[f"split{i}_{kind}_score"] = folds[:, i].copy()
-    results["rejected"] = np.array([t.rejected for t in trials], dtype=bool)
+def _fold_scores(trials: list[TrialRecord], n_splits: int, train: bool, metrics: list | None):
+    """``(kind, name, array of shape (trials, n_splits))`` of each trial's last fold
+    scores, per split kind and metric (NaN for a fold not scored)."""
+    kinds = [("test", "fold_scores", "fold_metrics")]
+    if train:
+        kinds.append(("train", "fold_train_scores", "fold_train_metrics"))
+    for kind, attr, metrics_attr in kinds:
+        last = [getattr(t, attr)[-1] if getattr(t, attr) else None for t in trials]
+        if metrics is None:
+            yield kind, "score", _fold_array(last, n_splits)
+            continue
+        for name in metrics:
+            per_metric = [
+                _metric(t, getattr(t, metrics_attr), name, f)
+                for t, f in zip(trials, last, strict=True)
+            ]
+            yield kind, name, _fold_array(per_metric, n_splits)
+
+
+def _fold_array(rows: list, n_splits: int) -> np.ndarray:
+    folds = np.full((len(rows), n_splits), np.nan)
+    for i, row in enumerate(rows):
+        if row is not None and not (isinstance(row, float) and math.isnan(row)):
+            folds[i] = row
+    return folds
+
+
+def _add_folds(results: dict, kind: str, name: str, folds: np.ndarray) -> None:
+    """The per-fold columns of ``cv_results_`` (``cv``) of one split kind and metric, in
+    scikit-learn's names, and the standard deviation over the folds scored."""
+    scored = ~np.isnan(folds)
+    sq = np.where(scored, (folds - results[f"mean_{kind}_{name}"][:, None]) ** 2, 0.0)
+    with np.errstate(invalid="ignore"):
+        results[f"std_{kind}_{name}"] = np.sqrt(sq.sum(axis=1) / scored.sum(axis=1))
+    for i in range(folds.shape[1]):
+        results[f"split{i}_{kind}_{name}"] = folds[:, i].copy()
 
 
 def _mean(values: list) -> float:

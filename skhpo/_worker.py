@@ -488,11 +488,12 @@ def _append_metrics(lists: dict, metrics: dict | None) -> None:
         lists.setdefault(name, []).append(value)
 
 
-def _frozen_metrics(lists: dict, n: int) -> dict | None:
+def _frozen_metrics(lists: dict, n: int, missing: Any = math.nan) -> dict | None:
     """Each metric's scores as a tuple of the last ``n``, one per scoring of the task
-    (NaN before a metric's first score, if an interruption fell between two appends)."""
+    (``missing`` before a metric's first score, if an interruption fell between two
+    appends)."""
     return {
-        name: tuple([math.nan] * (n - len(values)) + values[-n:]) for name, values in lists.items()
+        name: tuple([missing] * (n - len(values)) + values[-n:]) for name, values in lists.items()
     } or None
 
 
@@ -578,6 +579,8 @@ class _Progress:
     stopped: bool = False
     fold_scores: list = field(default_factory=list)  # with cv: per scoring, per fold
     fold_train_scores: list = field(default_factory=list)
+    fold_metric_scores: dict = field(default_factory=dict)  # several metrics: name -> folds
+    fold_train_metric_scores: dict = field(default_factory=dict)
     rejected: bool = False  # fold_rejection stopped the trial after its first folds
 
     @property
@@ -625,7 +628,8 @@ def _train_folds(
 ) -> FoldsState:
     """:func:`_train` with ``cv``: each fold's model trained ``n_epochs`` more epochs on
     its fold, in lockstep (with ``patience``, one epoch of every fold at a time), and
-    the mean of the fold scores taken as the trial's score.
+    the mean of the fold scores taken as the trial's score (with several metrics, as
+    each metric's score, the one ``data.metric`` names ranking the trial).
 
     With ``bar`` (``fold_rejection``), the folds of the task's last scoring are trained
     one after the other and the trial stops after fold ``j`` when ``bar.rejects`` the
@@ -639,6 +643,8 @@ def _train_folds(
     for c, chunk in enumerate(chunks):
         scores = np.full(data.n_folds, np.nan)
         train_scores = np.full(data.n_folds, np.nan)
+        metrics: dict = {}  # several metrics: name -> per-fold scores
+        train_metrics: dict = {}
         for f in range(data.n_folds):
             step = _Progress(state.folds[f].epochs if state.folds[f] is not None else 0)
             try:
@@ -647,8 +653,10 @@ def _train_folds(
                 done.fit_time += step.fit_time
                 done.score_time += step.score_time
             scores[f] = step.scores[-1][1]
+            _fold_metrics(metrics, step.metric_scores, f, data.n_folds)
             if data.return_train_score:
                 train_scores[f] = step.train_scores[-1]
+                _fold_metrics(train_metrics, step.train_metric_scores, f, data.n_folds)
             last = c + 1 == len(chunks)
             if bar is not None and last and f + 1 < data.n_folds and bar.rejects(scores[: f + 1]):
                 done.rejected = True
@@ -658,13 +666,30 @@ def _train_folds(
         state.scores.append(score)
         done.scores.append((state.epochs, score, time.time()))
         done.fold_scores.append(tuple(scores.tolist()))
+        _append_fold_metrics(done.metric_scores, done.fold_metric_scores, metrics)
         if data.return_train_score:
             done.train_scores.append(float(np.nanmean(train_scores)))
             done.fold_train_scores.append(tuple(train_scores.tolist()))
+            _append_fold_metrics(
+                done.train_metric_scores, done.fold_train_metric_scores, train_metrics
+            )
         if data.patience and should_stop_early(state.scores, data.patience, data.tol):
             done.stopped = True
             break
     return state
+
+
+def _fold_metrics(folds: dict, scores: dict, f: int, n_folds: int) -> None:
+    """Fold ``f``'s last score of each metric into ``folds`` (name -> per-fold array)."""
+    for name, values in scores.items():
+        folds.setdefault(name, np.full(n_folds, np.nan))[f] = values[-1]
+
+
+def _append_fold_metrics(means: dict, folds: dict, metrics: dict) -> None:
+    """One scoring of every fold, per metric: its mean onto ``means``, the fold scores
+    onto ``folds``."""
+    _append_metrics(means, {k: float(np.nanmean(v)) for k, v in metrics.items()})
+    _append_metrics(folds, {k: tuple(v.tolist()) for k, v in metrics.items()})
 
 
 def step_task(
@@ -746,23 +771,30 @@ def _record_failure(done: _Progress, data: SearchData) -> None:
         done.train_scores.append(failed)
         _append_metrics(done.train_metric_scores, dict.fromkeys(done.train_metric_scores, failed))
     if data.folds is not None:
-        done.fold_scores.append((failed,) * data.n_folds)
+        folds = (failed,) * data.n_folds
+        done.fold_scores.append(folds)
+        _append_metrics(done.fold_metric_scores, dict.fromkeys(done.fold_metric_scores, folds))
         if data.return_train_score:
-            done.fold_train_scores.append((failed,) * data.n_folds)
+            done.fold_train_scores.append(folds)
+            fold_train = done.fold_train_metric_scores
+            _append_metrics(fold_train, dict.fromkeys(fold_train, folds))
 
 
 def _fold_fields(done: _Progress, data: SearchData, state: Any) -> dict:
     """The ``cv`` fields of a task's :class:`StepRecord` (none without ``cv``)."""
     if data.folds is None:
         return {}
-    n = len(done.scores)
+    n, unscored = len(done.scores), (math.nan,) * data.n_folds
+    train = data.return_train_score
     return {
         "fold_scores": tuple(done.fold_scores[-n:]),
-        "fold_train_scores": (
-            tuple(done.fold_train_scores[-n:]) if data.return_train_score else None
-        ),
+        "fold_train_scores": tuple(done.fold_train_scores[-n:]) if train else None,
         "fold_epochs": state.fold_epochs if state is not None else None,
         "rejected": done.rejected,
+        "fold_metric_scores": _frozen_metrics(done.fold_metric_scores, n, unscored),
+        "fold_train_metric_scores": (
+            _frozen_metrics(done.fold_train_metric_scores, n, unscored) if train else None
+        ),
     }
 
 

@@ -138,7 +138,8 @@ class HyperbandSearchCV(BaseEpochSearchCV):
         Also score each trial on its own training split at every scoring (one more
         prediction pass over it): ``cv_results_`` gets ``mean_train_score``,
         ``std_train_score`` (0: one split) and ``split0_train_score``, the trial's last
-        training score, and each ``history_`` record a ``train_score``.
+        training score (with ``cv``, ``split<i>_train_score`` per fold; with several
+        metrics, these per metric), and each ``history_`` record a ``train_score``.
     n_iterations : int or None, default=1
         Hyperband iterations to run (keras-tuner's ``hyperband_iterations``): each runs
         every bracket once, with new configurations. ``None``: as many as
@@ -157,14 +158,17 @@ class HyperbandSearchCV(BaseEpochSearchCV):
         folds, as scikit-learn's searches take them (``check_cv(cv, y, classifier=...)``:
         an int is stratified k-fold for classifiers, k-fold otherwise): a trial is one
         model per fold, trained in lockstep in one task, and its score is the mean of
-        the fold scores; promotions use that mean. Not allowed together with
+        the fold scores (with several metrics, each metric's mean; the ``refit``
+        metric's ranks); promotions use that mean. Not allowed together with
         ``test_size`` or ``validation_data``, nor with dask collections. See
         :ref:`hyperband-cv`.
     fold_rejection : bool or float, default=False
         With ``cv``: stop a trial after its first folds when even an optimistic bound
-        on its mean cannot reach the rung's promotion cutoff
-        (:func:`skhpo._promotion.reject_after_folds`); ``True`` allows 2 standard
-        errors of optimism, a float sets that number. See :ref:`hyperband-cv`.
+        on its mean (of the metric that ranks the trials) cannot reach the rung's
+        promotion cutoff (:func:`skhpo._promotion.reject_after_folds`); ``True``
+        allows 2 standard errors of optimism, a float sets that number. A stopped
+        trial ranks after every trial with a real score on all its folds and is never
+        ``best_index_``. See :ref:`hyperband-cv`.
 
     Attributes
     ----------
@@ -177,16 +181,20 @@ class HyperbandSearchCV(BaseEpochSearchCV):
         ("completed", "pruned" or "failed"), ``stopped_early`` and ``error``. With
         several metrics, ``mean_test_<name>``, ``std_test_<name>``,
         ``split0_test_<name>`` and ``rank_test_<name>`` per metric replace the
-        ``*_test_score`` keys and ``test_score``, as in scikit-learn.
+        ``*_test_score`` keys and ``test_score``, as in scikit-learn. With
         ``cv``, also ``split<i>_test_score`` (each fold's last score; ``mean_test_score``
-        is their mean, ``std_test_score`` their standard deviation) and ``rejected``.
+        is their mean, ``std_test_score`` their standard deviation; with several
+        metrics, ``split<i>_test_<name>`` per metric) and ``rejected``: trials stopped
+        by ``fold_rejection``, which rank after every trial with a real score on all
+        its folds.
     history_ : list of dict
         One record per scoring, in the order of ``elapsed_wall_time``: ``model_id``,
         ``bracket``, ``params``, ``partial_fit_calls``, ``score``,
         ``elapsed_wall_time``, ``partial_fit_time``, ``score_time`` (and
         ``train_score`` with ``return_train_score``). ``score`` is the score that
         ranks the trials; with several metrics each one's is also under
-        ``score_<name>`` (and ``train_score_<name>``).
+        ``score_<name>`` (and ``train_score_<name>``). With ``cv`` these are means
+        over the folds, and ``fold_scores`` holds the ranking score of each fold.
     model_history_ : dict of list of dict
         ``history_`` grouped by ``model_id``.
     metadata_ : dict

@@ -268,13 +268,15 @@ def test_a_search_of_several_metrics_resumes_from_its_storage(tmp_path, small_xy
 
 
 def test_a_step_record_stored_before_metric_scores_reads_back():
-    # storage schema 2 holds pickled StepRecords; those written before the field existed
-    # read back with metric_scores None
+    # storages hold pickled StepRecords; those written before the fields existed read
+    # back with metric_scores (and, with cv, fold_metric_scores) None
     record = StepRecord("m", 1, scores=((1, 0.5, 0.0),))
-    object.__delattr__(record, "metric_scores")
-    object.__delattr__(record, "train_metric_scores")
+    fields = ("metric_scores", "train_metric_scores")
+    fields += ("fold_metric_scores", "fold_train_metric_scores")
+    for name in fields:
+        object.__delattr__(record, name)
     old = pickle.loads(_dumps(record))
-    assert old.metric_scores is None and old.train_metric_scores is None
+    assert all(getattr(old, name) is None for name in fields)
     assert old.scores == ((1, 0.5, 0.0),)
 
 
