@@ -61,11 +61,11 @@ def load():
     return X_train, y_train, X_val, y_val, X_test, y_test
 
 
-def run_skhpo(data, seed, *, seed_models=True, **kw) -> tuple[dict, HyperbandSearchCV]:
+def run_skhpo(data, seed, *, seed_models=True, max_iter=27, **kw) -> tuple[dict, HyperbandSearchCV]:
     X_train, y_train, X_val, y_val, X_test, y_test = data
     model_seed = seed if seed_models else None
     search = HyperbandSearchCV(
-        demo.make_estimator(model_seed), demo.SPACE, max_iter=27, random_state=seed, **kw
+        demo.make_estimator(model_seed), demo.SPACE, max_iter=max_iter, random_state=seed, **kw
     )
     t0 = time.perf_counter()
     search.fit(X_train, y_train, validation_data=(X_val, y_val))
@@ -135,7 +135,8 @@ def run_floor(
     return {"wall_s": time.perf_counter() - t0, "epochs": epochs, "models": len(res["params"])}
 
 
-def run_keras_tuner(data, seed) -> dict | None:
+def run_keras_tuner(data, seed, max_epochs=27, iterations=1) -> dict | None:
+    """keras-tuner's Hyperband(max_epochs, factor=3, hyperband_iterations=iterations)."""
     try:
         import keras_tuner as kt
     except ImportError:
@@ -166,9 +167,9 @@ def run_keras_tuner(data, seed) -> dict | None:
         tuner = kt.Hyperband(
             MLP(),
             objective="val_accuracy",
-            max_epochs=27,
+            max_epochs=max_epochs,
             factor=3,
-            hyperband_iterations=1,
+            hyperband_iterations=iterations,
             seed=seed,
             directory=tmp,
             project_name="bench",
@@ -196,9 +197,10 @@ def run_keras_tuner(data, seed) -> dict | None:
     }
 
 
-def run_keras_tuner_process(seed) -> dict | None:
+def run_keras_tuner_process(seed, max_epochs=27, iterations=1) -> dict | None:
     """:func:`run_keras_tuner` in a fresh Python process."""
-    rows = child_rows([__file__, "--keras-tuner-child", str(seed)])
+    child = [str(v) for v in (seed, max_epochs, iterations)]
+    rows = child_rows([__file__, "--keras-tuner-child", *child])
     return rows[0] if rows else None
 
 
@@ -217,10 +219,10 @@ def main() -> None:
         help="KerasClassifier(random_state=None), and the floor's models unseeded: without "
         "scikeras' reseeding of TensorFlow at every build and fit call",
     )
-    parser.add_argument("--keras-tuner-child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--keras-tuner-child", type=int, nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.keras_tuner_child is not None:
-        print_row(run_keras_tuner(load(), args.keras_tuner_child))
+        print_row(run_keras_tuner(load(), *args.keras_tuner_child))
         return
     import cloudpickle
 

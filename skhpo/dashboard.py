@@ -14,14 +14,14 @@ What is written, for a search:
   with the study user attributes ``skhpo.search`` (the class), ``skhpo.n_models`` and
   one ``bracket=<s>`` entry per bracket (its rungs planned, ``models x epochs``), and
   a note (the dashboard's *Note* tab) with the Hyperband plan, each rung's models
-  planned and reached so far;
+  planned and reached so far (per iteration, with ``n_iterations`` > 1);
 * one Optuna trial per skhpo trial, created at its first score: its parameters with
   Optuna distributions (``Real`` and ``Integer`` as ``FloatDistribution`` and
   ``IntDistribution`` with their ``log`` and ``step``, ``Categorical`` as
   ``CategoricalDistribution``; conditional parameters a trial does not have are
   absent), each score as an intermediate value at step = epochs trained, and the
-  user attributes ``model_id``, ``bracket``, ``index`` (its row in ``cv_results_``),
-  ``rung`` (the last rung reached) and, on a dask cluster, ``worker``;
+  user attributes ``model_id``, ``iteration``, ``bracket``, ``index`` (its row in
+  ``cv_results_``), ``rung`` (the last rung reached) and, on a dask cluster, ``worker``;
 * the trial's state: RUNNING while it trains (a promoted trial stays RUNNING with a
   higher ``rung``), then PRUNED, COMPLETE (value = its last score) or FAIL (with the
   user attribute ``error``, the exception's line).
@@ -180,10 +180,17 @@ def _trial_params(
 # -- the callback ---------------------------------------------------------------------------
 
 
-def _rung(plan: dict, bracket: int, epochs: int) -> int:
-    """The last rung of ``bracket`` whose epochs ``epochs`` reached (0 before the first)."""
+def _key(b: dict) -> tuple[int, int]:
+    """``(iteration, bracket)`` of a planned bracket: bracket numbers repeat in every
+    Hyperband iteration."""
+    return int(b.get("iteration", 1)), int(b["bracket"])
+
+
+def _rung(plan: dict, bracket: tuple[int, int], epochs: int) -> int:
+    """The last rung of ``bracket`` (``(iteration, bracket)``) whose epochs ``epochs``
+    reached (0 before the first)."""
     for b in plan.get("brackets", []):
-        if b["bracket"] == bracket:
+        if _key(b) == bracket:
             reached = [k for k, (_, e) in enumerate(b["rungs"]) if epochs >= e]
             return reached[-1] if reached else 0
     return 0
@@ -369,36 +376,44 @@ class DashboardCallback(SearchCallback):
             self._reported[model_id] = set(trial.intermediate_values)
             if trial.state.is_finished():
                 self._finished.add(model_id)
-            bracket = trial.user_attrs.get("bracket")
+            bracket = trial.user_attrs.get("iteration", 1), trial.user_attrs.get("bracket")
             for step in trial.intermediate_values:
                 self._reach(model_id, bracket, step)
 
-    def _reach(self, model_id: str, bracket: int, epochs: int) -> bool:
-        """Count the rungs a score reached; True if one was reached for the first time."""
+    def _reach(self, model_id: str, bracket: tuple[int, int], epochs: int) -> bool:
+        """Count the rungs a score reached in ``bracket`` (``(iteration, bracket)``);
+        True if one was reached for the first time."""
         new = False
         for b in self._plan.get("brackets", []):
-            if b["bracket"] != bracket:
+            if _key(b) != bracket:
                 continue
             for k, (_, e) in enumerate(b["rungs"]):
                 if epochs >= e:
-                    seen = self._reached.setdefault((bracket, k), set())
+                    seen = self._reached.setdefault((*bracket, k), set())
                     new |= model_id not in seen
                     seen.add(model_id)
         return new
 
     def _note(self) -> str:
+        brackets = self._plan.get("brackets", [])
+        several = len({_key(b)[0] for b in brackets}) > 1  # an iteration column
+        columns = ["bracket", "rung", "epochs", "models planned", "models reached"]
+        columns = ["iteration", *columns] if several else columns
         lines = [
             "## Hyperband plan",
             "",
             "Each rung: the models planned and reached so far, and their epochs.",
             "",
-            "| bracket | rung | epochs | models planned | models reached |",
-            "|---|---|---|---|---|",
+            "| " + " | ".join(columns) + " |",
+            "|" + "---|" * len(columns),
         ]
-        for b in self._plan.get("brackets", []):
+        for b in brackets:
+            iteration, bracket = _key(b)
             for k, (n, e) in enumerate(b["rungs"]):
-                reached = len(self._reached.get((b["bracket"], k), ()))
-                lines.append(f"| {b['bracket']} | {k} | {e} | {n} | {reached} |")
+                reached = len(self._reached.get((iteration, bracket, k), ()))
+                cells = [bracket, k, e, n, reached]
+                cells = [iteration, *cells] if several else cells
+                lines.append("| " + " | ".join(str(c) for c in cells) + " |")
         return "\n".join(lines) + "\n"
 
     def _save_note(self, version: int, text: str) -> None:
@@ -413,7 +428,7 @@ class DashboardCallback(SearchCallback):
         save_note(study, text)
 
     def _trial_id(
-        self, model_id: str, index: int, bracket: int, params: dict, first: tuple = ()
+        self, model_id: str, index: int, bracket: tuple[int, int], params: dict, first: tuple = ()
     ) -> int:
         """The trial's id; created (in one transaction) with the ``first`` score's
         ``(epochs, score, rung)`` if new."""
@@ -423,7 +438,9 @@ class DashboardCallback(SearchCallback):
         from optuna.trial import TrialState, create_trial
 
         values, dists, other = _trial_params(self._space, self._distributions, params)
-        attrs = {"model_id": model_id, "bracket": bracket, "index": index, **other}
+        iteration, number = bracket
+        attrs = {"model_id": model_id, "iteration": iteration, "bracket": number, "index": index}
+        attrs.update(other)
         intermediate = {}
         if first:
             epochs, score, attrs["rung"] = first
@@ -523,12 +540,13 @@ class DashboardCallback(SearchCallback):
         self._submit(self._save_note, self._note_version, self._note())
 
     def on_trial_scored(self, search: Any, trial: Any, epochs: int, score: float) -> None:
-        new_rung = self._reach(trial.model_id, trial.bracket, epochs)
+        bracket = (getattr(trial, "iteration", 1), trial.bracket)
+        new_rung = self._reach(trial.model_id, bracket, epochs)
         self._submit(
             self._write_score,
             trial.model_id,
             trial.index,
-            trial.bracket,
+            bracket,
             dict(trial.params),
             int(epochs),
             float(score),
@@ -542,7 +560,7 @@ class DashboardCallback(SearchCallback):
             self._write_end,
             trial.model_id,
             trial.index,
-            trial.bracket,
+            (getattr(trial, "iteration", 1), trial.bracket),
             dict(trial.params),
             str(trial.status),
             float(trial.score),
@@ -555,7 +573,7 @@ class DashboardCallback(SearchCallback):
             (
                 model_id,
                 i,
-                int(res["bracket"][i]),
+                (int(res["iteration"][i]) if "iteration" in res else 1, int(res["bracket"][i])),
                 dict(res["params"][i]),
                 str(res["state"][i]),
                 float(res["test_score"][i]) if "test_score" in res else math.nan,

@@ -43,11 +43,29 @@ def _fitted(search: Any, attr: str, what: str) -> Any:
     return value
 
 
-def _bracket_colors(brackets: Sequence[int]) -> dict[int, Any]:
+Key = tuple[int, int]  # (iteration, bracket): bracket numbers repeat in every iteration
+
+
+def _bracket_colors(keys: Sequence[Key]) -> dict[Key, Any]:
+    """A colour per ``(iteration, bracket)``: tab10, or tab20 past ten brackets."""
     from matplotlib import colormaps
 
-    cmap = colormaps["tab10"]
-    return {b: cmap(k % 10) for k, b in enumerate(brackets)}
+    n = 10 if len(keys) <= 10 else 20
+    cmap = colormaps[f"tab{n}"]
+    return {key: cmap(k % n) for k, key in enumerate(keys)}
+
+
+def _bracket_name(key: Key, several_iterations: bool) -> str:
+    """``"bracket 1"``, or ``"iteration 2, bracket 1"`` when there are several iterations."""
+    iteration, bracket = key
+    name = f"bracket {bracket}"
+    return f"iteration {iteration}, {name}" if several_iterations else name
+
+
+def _key_of(record: Any) -> Key:
+    """The ``(iteration, bracket)`` of a metadata or ``history_`` record (iteration 1 when
+    it has none)."""
+    return int(record.get("iteration", 1)), int(record["bracket"])
 
 
 def _epoch_ticks(ax: Any, ticks: Sequence[int]) -> None:
@@ -117,6 +135,9 @@ def _history_key(search: Any, metric: str | None) -> str:
 def plot_learning_curves(search: Any, ax: Any = None, metric: str | None = None) -> Any:
     """Validation score against epochs, one line per trial, coloured by bracket.
 
+    With several Hyperband iterations (``n_iterations``) each iteration's brackets get
+    colours of their own, and the legend names them ``iteration 2, bracket 1``.
+
     Trials that were promoted past their bracket's first rung, or trained to
     ``max_iter``, are drawn thick; trials stopped at their first rung thin. The best
     trial (``best_index_``) is drawn in black with a star at its last score.
@@ -170,8 +191,10 @@ def plot_learning_curves(search: Any, ax: Any = None, metric: str | None = None)
     else:
         fig = ax.figure
     meta = getattr(search, "metadata_", None) or {}
-    planned = {b["bracket"]: b for b in meta.get("brackets", [])}
-    brackets = list(planned) or sorted({int(b) for b in results["bracket"]}, reverse=True)
+    planned = {_key_of(b): b for b in meta.get("brackets", [])}
+    iterations = results.get("iteration", [1] * len(results["bracket"]))
+    trial_keys = [(int(i), int(b)) for i, b in zip(iterations, results["bracket"], strict=True)]
+    brackets = list(planned) or sorted(set(trial_keys), key=lambda k: (k[0], -k[1]))
     colors = _bracket_colors(brackets)
     first_rung = _first_rung_epochs(brackets, planned, history)
     max_iter = getattr(search, "max_iter", None)
@@ -180,7 +203,7 @@ def plot_learning_curves(search: Any, ax: Any = None, metric: str | None = None)
     n_models = {b: 0 for b in brackets}
     for i, model_id in enumerate(results["model_id"]):
         records = history.get(model_id, [])
-        bracket = int(results["bracket"][i])
+        bracket = trial_keys[i]
         n_models[bracket] = n_models.get(bracket, 0) + 1
         epochs = [int(h["partial_fit_calls"]) for h in records]
         if not planned:
@@ -218,9 +241,9 @@ def plot_learning_curves(search: Any, ax: Any = None, metric: str | None = None)
     return fig
 
 
-def _first_rung_epochs(brackets: Sequence[int], planned: dict, history: dict) -> dict[int, int]:
+def _first_rung_epochs(brackets: Sequence[Key], planned: dict, history: dict) -> dict[Key, int]:
     """Epochs of each bracket's first rung: from the plan, else the fewest trained."""
-    first_rung: dict[int, int] = {}
+    first_rung: dict[Key, int] = {}
     for b in brackets:
         rungs = planned.get(b, {}).get("rungs")
         if rungs:
@@ -259,8 +282,15 @@ def _star_last_score(ax: Any, records: list[dict], key: str = "score") -> None:
 def _learning_curve_legend(search: Any, colors: dict, n_models: dict, best: Any) -> list:
     from matplotlib.lines import Line2D
 
+    several = len({iteration for iteration, _ in colors}) > 1
     handles = [
-        Line2D([], [], color=colors[b], linewidth=2, label=f"bracket {b} ({n_models[b]} models)")
+        Line2D(
+            [],
+            [],
+            color=colors[b],
+            linewidth=2,
+            label=f"{_bracket_name(b, several)} ({n_models[b]} models)",
+        )
         for b in colors
         if n_models.get(b)
     ]
@@ -287,8 +317,8 @@ def _learning_curve_legend(search: Any, colors: dict, n_models: dict, best: Any)
     return handles
 
 
-def _history_of_bracket(history: dict, bracket: int) -> list[dict]:
-    return [h for records in history.values() for h in records if h["bracket"] == bracket]
+def _history_of_bracket(history: dict, bracket: Key) -> list[dict]:
+    return [h for records in history.values() for h in records if _key_of(h) == bracket]
 
 
 # -- parameters ----------------------------------------------------------------------------
@@ -564,7 +594,9 @@ def plot_plan(search_or_metadata: Any) -> Any:
     Returns
     -------
     matplotlib.figure.Figure
-        The figure: one axes per bracket (labelled ``bracket:<s>``), one bar per rung.
+        The figure: one axes per bracket (labelled ``bracket:<s>``, or
+        ``iteration:<i>,bracket:<s>`` when the plan has several iterations), one bar per
+        rung.
 
     Examples
     --------
@@ -590,14 +622,16 @@ def plot_plan(search_or_metadata: Any) -> Any:
     n = len(brackets)
     ncols = n if n <= 4 else math.ceil(n / 2)
     fig, flat = _axes_grid(n, ncols, (3.6, 3.2), (0.6, 0.4), sharex=True, sharey=True)
-    colors = _bracket_colors([b["bracket"] for b in brackets])
+    keys = [_key_of(b) for b in brackets]
+    several = len({iteration for iteration, _ in keys}) > 1
+    colors = _bracket_colors(keys)
     max_epochs = max(int(r[1]) for b in brackets for r in b["rungs"])
     max_models = max(int(r[0]) for b in brackets for r in b["rungs"])
-    for k, (bracket, ax) in enumerate(zip(brackets, flat, strict=False)):
-        ax.set_label(f"bracket:{bracket['bracket']}")
-        _rung_bars(ax, bracket["rungs"], colors[bracket["bracket"]])
+    for k, (bracket, key, ax) in enumerate(zip(brackets, keys, flat, strict=False)):
+        ax.set_label(f"iteration:{key[0]},bracket:{key[1]}" if several else f"bracket:{key[1]}")
+        _rung_bars(ax, bracket["rungs"], colors[key])
         ax.set_title(
-            f"bracket {bracket['bracket']}: {bracket['n_models']} models, "
+            f"{_bracket_name(key, several)}: {bracket['n_models']} models, "
             f"{bracket['partial_fit_calls']} epochs",
             fontsize="medium",
         )

@@ -86,6 +86,24 @@ def test_trials_states_values_and_attributes(tmp_path):
     assert "| 2 | 1 | 3 | 3 | 3 |" in get_note(study)  # bracket 2, rung 1: 3 of 3 reached
 
 
+def test_brackets_of_several_iterations_are_counted_apart(tmp_path):
+    """Bracket numbers repeat in every Hyperband iteration: the plan's note counts each
+    iteration's rungs apart, and each trial names its iteration."""
+    cb = DashboardCallback(f"sqlite:///{tmp_path / 'dash.db'}")
+    search = _fit(cb, {"a": (0.0, 1.0)}, n_iterations=2)
+    study = _study(cb)
+    res = search.cv_results_
+    by_id = {t.user_attrs["model_id"]: t for t in study.trials}
+    for i, model_id in enumerate(res["model_id"]):
+        assert by_id[model_id].user_attrs["iteration"] == res["iteration"][i]
+    from optuna_dashboard import get_note
+
+    note = get_note(study)
+    assert "| iteration | bracket | rung | epochs | models planned | models reached |" in note
+    for iteration in (1, 2):  # bracket 2, rung 1: 3 of 3 reached in each iteration
+        assert f"| {iteration} | 2 | 1 | 3 | 3 | 3 |" in note
+
+
 class ManyParams(CurveClassifier):
     """A CurveClassifier with the parameters of the space below (all ignored)."""
 

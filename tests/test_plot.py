@@ -93,6 +93,34 @@ def test_learning_curves_colours_follow_brackets(search):
     assert len({next(iter(c)) for c in colours.values()}) == len(colours)
 
 
+def test_brackets_of_several_iterations_stay_apart():
+    """Bracket numbers repeat in every Hyperband iteration: plots key brackets by
+    (iteration, bracket), and name the iteration when there are several."""
+    rng = np.random.RandomState(0)
+    X, y = rng.rand(120, 4), np.arange(120) % 3
+    search = HyperbandSearchCV(
+        CurveClassifier(), {"a": (0.0, 1.0)}, max_iter=9, n_iterations=2, random_state=0
+    ).fit(X, y)
+    res = search.cv_results_
+    assert sorted(set(res["iteration"])) == [1, 2]
+    ax = plot_learning_curves(search).axes[0]
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    for b in search.metadata_["brackets"]:
+        name = f"iteration {b['iteration']}, bracket {b['bracket']}"
+        assert f"{name} ({b['n_models']} models)" in legend
+    colours = {}
+    for i, line in enumerate(ax.lines):
+        if i != search.best_index_:
+            key = (res["iteration"][i], res["bracket"][i])
+            colours.setdefault(key, set()).add(line.get_color())
+    assert len(colours) == 6 and all(len(c) == 1 for c in colours.values())
+    assert len({next(iter(c)) for c in colours.values()}) == 6
+    fig = plot_plan(search)
+    labels = [f"iteration:{i},bracket:{b}" for i in (1, 2) for b in (2, 1, 0)]
+    assert [ax.get_label() for ax in fig.axes] == labels
+    assert fig.axes[4].get_title() == "iteration 2, bracket 1: 5 models, 21 epochs"
+
+
 def test_learning_curves_into_a_given_axes(search):
     fig, (left, right) = plt.subplots(1, 2)
     assert plot_learning_curves(search, ax=right) is fig
