@@ -38,6 +38,7 @@ from dask.utils import parse_bytes
 from distributed import Client, LocalCluster, WorkerPlugin, get_worker
 from distributed.system import MEMORY_LIMIT
 
+from . import _worker
 from ._dask import DaskExecutor, _Completed, _DaskStep
 from ._records import StepRecord
 from .exceptions import TrialLostError
@@ -58,8 +59,6 @@ _WORKER_CONFIG = {
     "distributed.worker.memory.terminate": False,
 }
 
-# Environment of the worker processes: dask's nanny sets one BLAS/OpenMP thread per
-# worker by default; skhpo's workers share the machine's cores between them instead.
 # A task that killed its worker this many times is not run again: its trial fails.
 _MAX_STARTS = 2
 
@@ -68,6 +67,8 @@ _MAX_STARTS = 2
 # recomputing the models the crash took with it.
 _ALLOWED_FAILURES = 50
 
+# Environment of the worker processes: dask's nanny sets one BLAS/OpenMP thread per
+# worker by default; skhpo's workers share the machine's cores between them instead.
 _THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
@@ -124,11 +125,11 @@ class ProcessesExecutor(DaskExecutor):
             shutil.rmtree(self._starts, ignore_errors=True)
             raise
         super().__init__(client, own_client=True)
+        client.register_plugin(_OwnRandom())
         self.n_workers = n_workers
         self.memory_limit = memory_limit
         self._draining: dict[str, Any] = {}  # address -> worker name, no new tasks
         self._retired: set[str] = set()
-        self._healthy: list[str] = []
         self.recycled = 0  # workers replaced for memory (diagnostics, tests)
         self._in_flight = 0  # training tasks launched whose records were not taken yet
         self._waiting: dict[_DaskStep, tuple] = {}  # steps not launched yet, in order
@@ -186,7 +187,9 @@ class ProcessesExecutor(DaskExecutor):
     def _placement(self, workers: list | None) -> tuple[list | None, bool]:
         if not self._draining:
             return super()._placement(workers)
-        return list(self._healthy), False
+        # asked again each time: a worker that a trial crashed comes back at another address
+        healthy = [a for a in self._workers() if a not in self._draining and a not in self._retired]
+        return healthy, False
 
     def _recorded(self, record: StepRecord) -> None:
         if self._draining:
@@ -221,9 +224,6 @@ class ProcessesExecutor(DaskExecutor):
         running = [a for a in workers if a not in self._retired]
         self.client.wait_for_workers(len(running) + 1)
         self._draining[address] = workers[address]["name"]
-        self._healthy = [
-            a for a in self._workers() if a not in self._draining and a not in self._retired
-        ]
         self.recycled += 1
         self._retire_idle()
 
@@ -288,6 +288,37 @@ class _DataRef:
     name: str
 
 
+class _OwnRandom(WorkerPlugin):
+    """Give dask's modules in the worker a ``random.Random`` of their own.
+
+    scikeras seeds Python's global ``random`` for each fit and Keras draws its layer
+    seeds from it; the worker's event loop draws from the same generator when it backs
+    off a connection, jitters a retry or samples a message's size, at times that vary
+    from run to run. Its own generator keeps those draws out of the trials' seeds.
+    """
+
+    name = "skhpo-own-random"
+    idempotent = True
+
+    def setup(self, worker: Any) -> None:
+        import random
+        import sys
+
+        for module in _RANDOM_USERS:
+            mod = sys.modules.get(module)
+            if mod is not None and getattr(mod, "random", None) is random:
+                mod.random = random.Random()
+
+
+_RANDOM_USERS = (
+    "dask.sizeof",
+    "distributed.comm.core",
+    "distributed.utils_comm",
+    "distributed.worker",
+    "distributed.worker_state_machine",
+)
+
+
 class _HoldData(WorkerPlugin):
     """Holds one object of :meth:`ProcessesExecutor.put` in each worker process."""
 
@@ -303,15 +334,26 @@ def _guarded(fn: Callable[..., Any], starts: str, *args: Any) -> Any:
     time (a segfault, ``os._exit``, the kernel's out-of-memory killer).
 
     Each start of the task is a line in a file of ``starts`` (a folder of the driver's
-    machine, which the local workers share), removed when the task ends.
+    machine, which the local workers share), removed when the task ends. A trial still
+    running past its ``timeout`` in code that does not return to Python ends the process
+    (:data:`skhpo._worker.hard_stop`), noting it there: its next start fails the trial
+    with the timeout's message.
     """
     worker = get_worker()
     key = str(worker.get_current_task())
     path = os.path.join(starts, hashlib.sha1(key.encode()).hexdigest())
     with open(path, "a+") as f:
         f.seek(0)
-        n_starts = len(f.readlines())
+        lines = f.read().splitlines()
+        n_starts = len(lines)
         f.write(f"{os.getpid()}\n")
+    timed_out = [line[len("timeout ") :] for line in lines if line.startswith("timeout ")]
+    if timed_out:
+        os.remove(path)
+        raise TrialLostError(
+            f"TrialTimeoutError: {timed_out[0]}, and its worker process was ended: the "
+            "trial was running code that did not return to Python"
+        )
     if n_starts >= _MAX_STARTS:
         os.remove(path)
         raise TrialLostError(
@@ -319,9 +361,19 @@ def _guarded(fn: Callable[..., Any], starts: str, *args: Any) -> Any:
             "a segfault, os._exit, or the kernel's out-of-memory killer); see the "
             "workers' log"
         )
+    _worker.hard_stop = partial(_end_process, path)
     try:
         plugins = worker.plugins
         return fn(*(plugins[a.name].obj if isinstance(a, _DataRef) else a for a in args))
     finally:
+        _worker.hard_stop = None
         with contextlib.suppress(OSError):
             os.remove(path)
+
+
+def _end_process(path: str, message: str) -> None:
+    """End this worker process: its task is stuck past its timeout in code that does
+    not return to Python. The task's next start reads why, and fails its trial."""
+    with open(path, "a") as f:
+        f.write(f"timeout {message}\n")
+    os._exit(70)

@@ -118,6 +118,8 @@ class CurveClassifier(ClassifierMixin, BaseEstimator):
         if self.fail == "hang":
             while True:  # a trial that never finishes
                 time.sleep(0.01)
+        if self.fail == "stuck":  # in C code that never returns to Python
+            time.sleep(10_000)
         if self.fail == "segfault":
             ctypes.string_at(0)  # reads address 0: SIGSEGV
         if self.leak:  # MiB kept by the process for good, as TensorFlow keeps per model

@@ -105,17 +105,22 @@ def test_a_trial_that_kills_its_worker_fails_alone(small_xy, fault):
     )
 
 
-def test_a_hanging_trial_times_out_in_its_worker(small_xy):
+@pytest.mark.parametrize("hang", ["hang", pytest.param("stuck", marks=pytest.mark.slow)])
+def test_a_hanging_trial_times_out_in_its_worker(small_xy, hang):
+    """A trial looping in Python is stopped in its thread; one stuck in a C call
+    (``time.sleep``) ends its worker process, and fails when its task starts again."""
     from skhpo.exceptions import TrialFailedWarning
 
-    space = {"a": (0.0, 1.0), "fail": [None, None, "hang"]}
+    space = {"a": (0.0, 1.0), "fail": [None, None, hang]}
     with pytest.warns(TrialFailedWarning):
         search = _search(parameters=space, timeout=0.5, scheduler="processes").fit(*small_xy)
     res = search.cv_results_
-    hung = np.array([p["fail"] == "hang" for p in res["params"]])
+    hung = np.array([p["fail"] == hang for p in res["params"]])
     assert hung.any() and (res["state"][hung] == "failed").all()
     assert all("TrialTimeoutError" in e for e in res["error"][hung])
     assert set(res["state"][~hung]) <= {"completed", "pruned"}
+    n_pids = len(search.search_stats_["pids"])
+    assert n_pids == 1 if hang == "hang" else n_pids >= 2  # stuck: a new worker went on
 
 
 @pytest.mark.parametrize(
@@ -131,3 +136,24 @@ def test_a_hanging_trial_times_out_in_its_worker(small_xy):
 def test_bad_processes_parameters(small_xy, params, message):
     with pytest.raises(ValueError, match=message):
         _search(**params).fit(*small_xy)
+
+
+@pytest.mark.slow
+def test_keras_results_identical_to_in_process(digits):
+    """A tiny scikeras MLP: the same parameters, scores and epochs as in-process, the
+    models built and trained in the worker process only."""
+    wrappers = pytest.importorskip("scikeras.wrappers")
+    est = wrappers.KerasClassifier(fakes.build_tiny_mlp, verbose=0, random_state=0, batch_size=64)
+    X, y = digits[0][:600], digits[1][:600]
+
+    def run(scheduler):
+        search = HyperbandSearchCV(
+            est, fakes.TINY_MLP_SPACE, max_iter=9, random_state=0, scheduler=scheduler
+        )
+        return search.fit(X, y)
+
+    in_process = run("in-process")
+    search = run("processes")
+    _same_results(search, in_process)
+    assert os.getpid() not in search.search_stats_["pids"]
+    np.testing.assert_array_equal(search.predict(X), in_process.predict(X))
