@@ -111,6 +111,8 @@ class ProcessesExecutor(DaskExecutor):
             threads_per_worker=1,
             processes=True,
             dashboard_address=None,
+            # no dashboard; the scheduler's HTTP routes (health, metrics) on a free port
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
             host="127.0.0.1",
             memory_limit=0,  # dask's limit off; skhpo's is memory_limit
             config=_WORKER_CONFIG,

@@ -38,6 +38,7 @@ def _same_results(a, b):
     )
 
 
+@pytest.mark.slow
 def test_trials_train_in_worker_processes(small_xy):
     in_process = _search(scheduler="in-process").fit(*small_xy)
     search = _search(scheduler="processes").fit(*small_xy)
@@ -48,6 +49,7 @@ def test_trials_train_in_worker_processes(small_xy):
     assert distributed.client._get_global_client() is None  # no client left behind
 
 
+@pytest.mark.slow
 def test_a_worker_over_its_memory_limit_is_replaced_and_its_models_go_on(tmp_path, small_xy):
     """Each epoch keeps 8 MiB in its process for good; past 400 MiB a worker is replaced.
     Every epoch of the plan is trained once: the models of a replaced worker continue
@@ -105,7 +107,8 @@ def test_a_trial_that_kills_its_worker_fails_alone(small_xy, fault):
     )
 
 
-@pytest.mark.parametrize("hang", ["hang", pytest.param("stuck", marks=pytest.mark.slow)])
+@pytest.mark.slow
+@pytest.mark.parametrize("hang", ["hang", "stuck"])
 def test_a_hanging_trial_times_out_in_its_worker(small_xy, hang):
     """A trial looping in Python is stopped in its thread; one stuck in a C call
     (``time.sleep``) ends its worker process, and fails when its task starts again."""
