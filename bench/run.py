@@ -7,6 +7,8 @@ TensorFlow on the CPU. In one invocation, for each repetition:
 
 - skhpo ``HyperbandSearchCV`` in-process, synchronous and asynchronous, and on a
   LocalCluster of 2 single-threaded worker processes;
+- with ``--processes N``, skhpo with ``scheduler="processes"`` and ``n_workers=N`` (the
+  private cluster's start-up and close counted in its wall time);
 - the floor: the configurations skhpo sampled, each built once and trained for exactly
   the epochs the search gave it, in a plain Keras loop (one ``fit`` call per model, no
   scoring, no search machinery); with the models seeded, a second floor runs each build
@@ -97,6 +99,7 @@ def build_compiled(p: dict, n_features: int, n_classes: int) -> keras.Model:
 
 SYNC = "skhpo in-process, synchronous"
 FLOOR = "floor (same configurations, plain Keras)"
+PROCESSES = "skhpo, scheduler='processes'"
 # The floor again, each build and fit in scikeras' seeding context (op determinism on),
 # as the seeded KerasClassifier of the search runs them.
 FLOOR_DET = "floor seeded like scikeras (op determinism)"
@@ -211,6 +214,14 @@ def main() -> None:
     parser.add_argument("--no-keras-tuner", action="store_true")
     parser.add_argument("--no-async", action="store_true")
     parser.add_argument(
+        "--processes",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also run skhpo with scheduler='processes' and n_workers=N (its own worker "
+        "processes, started and closed within fit: the start-up counts)",
+    )
+    parser.add_argument(
         "--sampler", default="random", help="skhpo's sampler: random (default) or bayes (BOHB)"
     )
     parser.add_argument(
@@ -252,6 +263,11 @@ def main() -> None:
             )
         if not args.no_keras_tuner:
             add("keras-tuner Hyperband", run_keras_tuner_process(seed))
+        if args.processes:
+            add(
+                PROCESSES,
+                run_skhpo(data, seed, scheduler="processes", n_workers=args.processes, **kw)[0],
+            )
         if not args.no_dask:
             with local_client(2, 1):
                 add(
@@ -275,6 +291,9 @@ def main() -> None:
         )
 
     ratios = {"skhpo/floor (median of per-repeat ratios)": ratio(SYNC, FLOOR)}
+    if PROCESSES in runs:
+        ratios["processes/floor (median of per-repeat ratios)"] = ratio(PROCESSES, FLOOR)
+        ratios["processes/in-process (median of per-repeat ratios)"] = ratio(PROCESSES, SYNC)
     if FLOOR_DET in runs:
         ratios["skhpo/floor seeded like scikeras (median of per-repeat ratios)"] = ratio(
             SYNC, FLOOR_DET
@@ -290,6 +309,7 @@ def main() -> None:
     print(f"floor epochs {floor['epochs']} = skhpo epochs {sk['epochs']}")
     name = "canonical" + ("-unseeded" if args.unseeded_models else "")
     name += "" if args.sampler == "random" else f"-{args.sampler}"
+    name += f"-processes{args.processes}" if args.processes else ""
     print("results:", save(name, {"rows": rows, "ratios": ratios, "runs": runs}))
 
 

@@ -99,6 +99,13 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
         "refit": ["boolean", str, callable, None],
         "asynchronous": ["boolean"],
         "scheduler": [None, str],
+        "n_workers": [Interval(Integral, 1, None, closed="left"), None],
+        "worker_memory_limit": [
+            Interval(Real, 0, 1, closed="right"),
+            Interval(Integral, 2, None, closed="left"),
+            str,
+            None,
+        ],
         "resources": [dict, None],
         "callbacks": [list, None],
         "storage": [str, os.PathLike, SearchStorage, None],
@@ -115,7 +122,16 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
 
     # Constructor parameters that change how a search runs or reports, not its results:
     # a storage written with other values of these can be resumed.
-    _not_in_fingerprint = ("verbose", "prefix", "callbacks", "scheduler", "resources", "storage")
+    _not_in_fingerprint = (
+        "verbose",
+        "prefix",
+        "callbacks",
+        "scheduler",
+        "n_workers",
+        "worker_memory_limit",
+        "resources",
+        "storage",
+    )
 
     # The parameters of the budget (how many brackets run), in :meth:`_budget`'s order.
     _budget_params: tuple[str, ...] = ()
@@ -504,7 +520,30 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
         return callbacks
 
     def _make_executor(self, stack: contextlib.ExitStack):
-        """In-process, or a dask cluster: the current client, or ``scheduler``'s address."""
+        """In-process, skhpo's own worker processes (``scheduler="processes"``), or a dask
+        cluster: the current client, or ``scheduler``'s address."""
+        if self.scheduler != "processes":
+            for name in ("n_workers", "worker_memory_limit"):
+                if getattr(self, name) is not None:
+                    raise ValueError(
+                        f"{name}={getattr(self, name)!r} is only used with "
+                        f"scheduler='processes' (got scheduler={self.scheduler!r})"
+                    )
+        elif self.resources:
+            raise ValueError(
+                f"resources={self.resources} needs a dask cluster whose workers offer "
+                "them; scheduler='processes' starts workers that offer none"
+            )
+        else:
+            from ._dask import check_picklable
+            from ._processes import ProcessesExecutor, memory_limit_bytes
+
+            check_picklable(self.estimator)
+            n_workers = self.n_workers or 1
+            limit = memory_limit_bytes(self.worker_memory_limit, n_workers)
+            executor = ProcessesExecutor(n_workers, limit)
+            stack.callback(executor.close)
+            return executor
         client = self._client(stack)
         if client is None:
             if self.resources:
@@ -537,7 +576,7 @@ class BaseEpochSearchCV(MetaEstimatorMixin, BaseEstimator):
         if "://" not in self.scheduler:
             raise ValueError(
                 "scheduler must be None (use the current dask client, if there is one), "
-                "'in-process', or a dask scheduler address such as "
+                "'in-process', 'processes', or a dask scheduler address such as "
                 f"'tcp://127.0.0.1:8786'; got {self.scheduler!r}"
             )
         from distributed import Client

@@ -135,6 +135,7 @@ class _DaskStep:
             except KilledWorker as exc:  # dask gave up on it: no retry of ours
                 raise TrialLostError(f"KilledWorker: {exc}") from exc
         self._executor._where[self.pair.key] = record.worker
+        self._executor._recorded(record)
         return record
 
 
@@ -288,16 +289,25 @@ class DaskExecutor:
         return pair, record
 
     def _submit_pair(self, recipe: _Recipe, args: tuple, workers: list | None) -> Any:
+        workers, allow_other_workers = self._placement(workers)
         return self.client.submit(
             recipe.fn,
             *args,
             key=f"skhpo-{recipe.key}-{self._token}-{uuid.uuid4().hex[:6]}",
             resources=self.resources,
             workers=workers,
-            allow_other_workers=workers is not None,
+            allow_other_workers=allow_other_workers,
             priority=recipe.priority,
             pure=False,
         )
+
+    def _placement(self, workers: list | None) -> tuple[list | None, bool]:
+        """``(workers, allow_other_workers)`` of a training task whose input state is
+        held by ``workers`` (None: a new trial, or no preference)."""
+        return workers, workers is not None
+
+    def _recorded(self, record: StepRecord) -> None:
+        """Told of each record gathered (a subclass watches its workers here)."""
 
     def _fresh_args(self, recipe: _Recipe) -> tuple:
         """The recipe's arguments, its previous steps submitted again, its data alive."""
@@ -344,8 +354,16 @@ class DaskExecutor:
         to one worker (:meth:`put` sends to every worker)."""
         [packed] = self.client.scatter([args], hash=False)
         name = f"skhpo-{key or fn.__name__}-{self._token}-{uuid.uuid4().hex[:6]}"
+        workers, allow_other_workers = self._placement(None)
         future = self.client.submit(
-            _apply, fn, packed, key=name, resources=self.resources, pure=False
+            _apply,
+            fn,
+            packed,
+            key=name,
+            resources=self.resources,
+            workers=workers,
+            allow_other_workers=allow_other_workers,
+            pure=False,
         )
         try:
             return future.result()

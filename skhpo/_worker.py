@@ -18,6 +18,7 @@ import threading
 import time
 import traceback
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
@@ -882,12 +883,16 @@ def _deadline(seconds: float | None, timeout: float | None):
     lock = threading.Lock()
     over = threading.Event()
 
+    stop_process = hard_stop
+
     def watchdog():
         if not over.wait(seconds):
             with lock:
                 if not over.is_set():
                     fired.append(True)
                     ctypes.pythonapi.PyThreadState_SetAsyncExc(tid, ctypes.py_object(_AsyncTimeout))
+            if stop_process is not None and not over.wait(HARD_STOP_GRACE):
+                stop_process(message)  # stuck in C code: end the process
 
     thread = threading.Thread(target=watchdog, name="skhpo-trial-timeout", daemon=True)
     thread.start()
@@ -903,6 +908,13 @@ def _deadline(seconds: float | None, timeout: float | None):
         thread.join()
     if fired:  # the body caught the error and went on
         raise TrialTimeoutError(message)
+
+
+# Set by skhpo's own worker processes (``scheduler="processes"``) while a task runs: called
+# with the timeout's message when a trial is still running ``HARD_STOP_GRACE`` seconds
+# after its timeout fired (it is in C code that does not return), to end the process.
+hard_stop: Callable[[str], None] | None = None
+HARD_STOP_GRACE = 2.0
 
 
 class _AsyncTimeout(Exception):

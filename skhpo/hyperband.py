@@ -96,8 +96,20 @@ class HyperbandSearchCV(BaseEpochSearchCV):
         of a rung, and gives the same results in-process and on a cluster.
     scheduler : str or None, default=None
         Where trials train: ``None`` uses the current ``distributed`` client if there
-        is one, else trains in-process; ``"in-process"`` always trains in-process; a
-        dask scheduler address (``"tcp://host:8786"``) connects to that cluster.
+        is one, else trains in-process; ``"in-process"`` always trains in-process;
+        ``"processes"`` trains in ``n_workers`` local worker processes that skhpo
+        starts for the ``fit`` and replaces when their memory passes
+        ``worker_memory_limit`` (see :ref:`processes`); a dask scheduler address
+        (``"tcp://host:8786"``) connects to that cluster.
+    n_workers : int, default=None
+        With ``scheduler="processes"``: how many worker processes train trials, each
+        one at a time (None: 1).
+    worker_memory_limit : float, int or str, default=None
+        With ``scheduler="processes"``: the resident memory past which a worker is
+        replaced, its models continuing in the others from the epoch they reached. A
+        fraction of the machine's memory (a float up to 1), bytes (an int), or a
+        string such as ``"4GiB"``; None means half the machine's memory, shared by the
+        workers.
     resources : dict or None, default=None
         dask worker resources each training task asks for, e.g. ``{"GPU": 1}`` or
         ``{"GPU": 0.25}`` (four trials per GPU). Needs a dask cluster whose workers
@@ -290,6 +302,8 @@ class HyperbandSearchCV(BaseEpochSearchCV):
         refit: bool | None = None,
         asynchronous: bool = False,
         scheduler: Any = None,
+        n_workers: int | None = None,
+        worker_memory_limit: float | str | None = None,
         resources: dict | None = None,
         callbacks: list | None = None,
         storage: str | os.PathLike | SearchStorage | None = None,
@@ -318,6 +332,8 @@ class HyperbandSearchCV(BaseEpochSearchCV):
         self.refit = refit
         self.asynchronous = asynchronous
         self.scheduler = scheduler
+        self.n_workers = n_workers
+        self.worker_memory_limit = worker_memory_limit
         self.resources = resources
         self.callbacks = callbacks
         self.storage = storage

@@ -45,7 +45,8 @@ class SuccessiveHalvingSearchCV(BaseEpochSearchCV):
         As in :class:`~skhpo.HyperbandSearchCV`; ``True`` means the last rung's epochs
         ``// aggressiveness``.
     test_size, tol, random_state, scoring, verbose, prefix, error_score, refit, \
-asynchronous, scheduler, resources, callbacks, storage, timeout, \
+asynchronous, scheduler, n_workers, worker_memory_limit, resources, callbacks, \
+storage, timeout, \
 sampler, sampler_kwargs, return_train_score, cv, fold_rejection
         As in :class:`~skhpo.HyperbandSearchCV`.
 
@@ -103,6 +104,8 @@ best_score_, best_index_, scorer_, n_splits_, n_iter_, multimetric_, search_stat
         refit: bool | None = None,
         asynchronous: bool = False,
         scheduler: Any = None,
+        n_workers: int | None = None,
+        worker_memory_limit: float | str | None = None,
         resources: dict | None = None,
         callbacks: list | None = None,
         storage: str | os.PathLike | SearchStorage | None = None,
@@ -130,6 +133,8 @@ best_score_, best_index_, scorer_, n_splits_, n_iter_, multimetric_, search_stat
         self.refit = refit
         self.asynchronous = asynchronous
         self.scheduler = scheduler
+        self.n_workers = n_workers
+        self.worker_memory_limit = worker_memory_limit
         self.resources = resources
         self.callbacks = callbacks
         self.storage = storage

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import pickle
 import sqlite3
@@ -40,6 +41,9 @@ def _record(path):
         return []
 
 
+_LEAKED: list = []
+
+
 class CurveClassifier(ClassifierMixin, BaseEstimator):
     """A classifier whose validation score follows a known curve in its parameters.
 
@@ -48,7 +52,9 @@ class CurveClassifier(ClassifierMixin, BaseEstimator):
     epochs, after which each epoch takes one back. Each instance counts its
     ``partial_fit`` calls, so resumed models can be told from rebuilt ones. ``fail``
     makes it raise in ``partial_fit`` ("fit"), in scoring ("score"), or return NaN;
-    ``fail="exit"`` ends its (dask worker) process in every ``partial_fit``.
+    ``fail="exit"`` ends its (dask worker) process in every ``partial_fit``,
+    ``fail="segfault"`` crashes it; ``leak`` keeps that many MiB per ``partial_fit``
+    in the process for good.
     """
 
     def __init__(
@@ -64,6 +70,7 @@ class CurveClassifier(ClassifierMixin, BaseEstimator):
         kill_snapshot=None,
         kill_after_stored=0,
         peak=None,
+        leak=0,
     ):
         self.a = a
         self.b = b
@@ -76,6 +83,7 @@ class CurveClassifier(ClassifierMixin, BaseEstimator):
         self.kill_snapshot = kill_snapshot
         self.kill_after_stored = kill_after_stored
         self.peak = peak
+        self.leak = leak
 
     def _kill_now(self):
         """Whether this call kills its (dask worker) process: the first model to reach
@@ -110,6 +118,12 @@ class CurveClassifier(ClassifierMixin, BaseEstimator):
         if self.fail == "hang":
             while True:  # a trial that never finishes
                 time.sleep(0.01)
+        if self.fail == "stuck":  # in C code that never returns to Python
+            time.sleep(10_000)
+        if self.fail == "segfault":
+            ctypes.string_at(0)  # reads address 0: SIGSEGV
+        if self.leak:  # MiB kept by the process for good, as TensorFlow keeps per model
+            _LEAKED.append(np.ones(int(self.leak * 2**20), dtype=np.uint8))
         self.n_calls_ = getattr(self, "n_calls_", 0) + 1
         self.pids_ = getattr(self, "pids_", []) + [os.getpid()]
         if self.log is not None:  # one line per epoch trained: "pid a epoch"
