@@ -7,9 +7,16 @@ public API does not do, and what happens when the private name goes away;
 ``tests/test_compat.py`` runs each against the installed libraries. Nothing here imports
 Keras or scikeras: a scikeras wrapper is only ever handed in by the user.
 
-One private use lives outside this module: ``space._global_random_state`` reads numpy's
+Two private uses live outside this module: ``space._global_random_state`` reads numpy's
 ``np.random.mtrand._rand``, since ``skhpo/space.py`` must load with numpy and scipy
-alone (``tests/test_space.py``).
+alone (``tests/test_space.py``); and ``_processes._OwnRandom``, a worker plugin of the
+worker processes skhpo starts itself (``scheduler="processes"``, never a user's
+cluster), gives five dask/distributed modules a ``random.Random`` of their own in place
+of the module-level ``random`` they import, so that their event loop's draws do not
+move the global generator scikeras seeds for each fit. If dask stops importing
+``random`` in a module, the plugin leaves that module alone, and
+``tests/test_processes.py::test_keras_results_identical_to_in_process`` says whether
+results still match.
 """
 
 from __future__ import annotations
