@@ -24,8 +24,9 @@ simple regret is its full-fidelity value minus the function's minimum.
 Methods, each run until it has spent ``--budget`` full trainings:
 
 * ``skhpo random``: HyperbandSearchCV(max_iter=100, aggressiveness=3), random sampling;
-* ``skhpo bayes``: the same with ``sampler="bayes"`` (``skhpo bayes joint``, not run by
-  default: with ``sampler_kwargs={"budget_model": "joint"}``);
+* ``skhpo bayes``: the same with ``sampler="bayes"`` (``skhpo bayes joint`` and
+  ``skhpo bayes agreeing``, not run by default: with ``budget_model="joint"`` or
+  ``"agreeing"``);
 * ``optuna TPE``: TPESampler, every trial trained 100 epochs, no pruning;
 * ``optuna TPE+HB``: TPESampler with HyperbandPruner(1, 100, 3), reporting every epoch;
 * ``random+ASHA``: Optuna's RandomSampler with SuccessiveHalvingPruner (ASHA; 1, 3);
@@ -294,6 +295,7 @@ METHODS = {
     "skhpo random": lambda r, s, b: run_skhpo(r, s, b, bayes=None),
     "skhpo bayes": lambda r, s, b: run_skhpo(r, s, b, bayes={}),
     "skhpo bayes joint": lambda r, s, b: run_skhpo(r, s, b, bayes={"budget_model": "joint"}),
+    "skhpo bayes agreeing": lambda r, s, b: run_skhpo(r, s, b, {"budget_model": "agreeing"}),
     "optuna TPE": lambda r, s, b: run_optuna(r, s, b, "tpe"),
     "optuna TPE+HB": lambda r, s, b: run_optuna(r, s, b, "tpe+hb"),
     "random+ASHA": lambda r, s, b: run_optuna(r, s, b, "asha"),
@@ -305,7 +307,8 @@ METHODS = {
 DEFAULT_METHODS = [
     m
     for m in METHODS
-    if m != "skhpo bayes joint" and (m != "DEHB" or importlib.util.find_spec("dehb"))
+    if m not in ("skhpo bayes joint", "skhpo bayes agreeing")
+    and (m != "DEHB" or importlib.util.find_spec("dehb"))
 ]
 
 

@@ -354,6 +354,48 @@ def test_the_model_uses_the_largest_budget_with_enough_observations():
     assert sampler.last_ask_ == [{"origin": "model", "budget": None}]
 
 
+@pytest.mark.parametrize(
+    ("low_scores", "max_points", "expected"),
+    [
+        (lambda p: quadratic(p) - 0.1, 200, 1),  # biased, same order: budget 1's 40 points
+        (lambda p: -quadratic(p), 200, 9),  # the opposite order: budget 9's own 8
+        (lambda p: quadratic(p) - 0.1, 8, 9),  # budget 9 already fills the model
+    ],
+    ids=["agreeing", "reversed", "full"],
+)
+def test_a_lower_budget_is_modelled_where_it_ranks_as_the_largest(low_scores, max_points, expected):
+    """budget_model="agreeing": a lower budget stands in for the largest
+    budget with enough points when its scores order their common points as that one
+    does (Kendall's tau >= 0.7, significant), and gives the model more points."""
+    sampler = GPSampler(
+        SPACE2,
+        n_initial_points=0,
+        min_points_in_model=4,
+        max_points_in_model=max_points,
+        budget_model="agreeing",
+        random_state=0,
+    )
+    points = RandomSampler(SPACE2, random_state=1).ask(40)
+    sampler.tell(points, [low_scores(p) for p in points], budget=1)
+    sampler.tell(points[:8], [quadratic(p) for p in points[:8]], budget=9)
+    sampler.ask()
+    assert sampler.last_ask_ == [{"origin": "model", "budget": expected}]
+    assert len(sampler.model_.X_train_) == (40 if expected == 1 else 8)
+
+
+def test_hyperparameters_are_re_estimated_beyond_max_points_in_model():
+    """The model's observations keep growing past max_points_in_model: its kernel is
+    fitted again (it used to stay at the one fitted when the cap was reached)."""
+    sampler = GPSampler(SPACE2, n_initial_points=0, max_points_in_model=20, random_state=0)
+    points = RandomSampler(SPACE2, random_state=1).ask(60)
+    sampler.tell(points[:20], [quadratic(p) for p in points[:20]])
+    sampler.ask()
+    before = sampler.model_.kernel_.theta.copy()
+    sampler.tell(points[20:], [-10 * abs(p["x"] - 0.9) for p in points[20:]])
+    sampler.ask()
+    assert not np.allclose(sampler.model_.kernel_.theta, before)
+
+
 def test_the_joint_model_learns_from_every_budget():
     """budget_model="joint": one model over (point, budget coordinate) fitted on the
     observations of every budget; it proposes for the largest budget told, so that many
