@@ -421,7 +421,7 @@ class GPSampler(_BaseSampler):
         multi-fidelity benchmark in :doc:`/benchmarks` compares the two.
     max_points_in_model : int, default=200
         The most observations the model is fitted on, so that an ask stays fast (one
-        ask at 2,000 observations in 7 dimensions takes about 0.17 s); the kernel is
+        ask at 2,000 observations in 7 dimensions takes about 0.12 s); the kernel is
         still re-estimated as the observations grow past it. Beyond it,
         ``"largest"`` keeps the better half by score and spreads the rest over the
         others; ``"joint"`` keeps the largest budgets first, and the best scores of the
