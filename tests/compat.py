@@ -9,6 +9,18 @@ import sklearn
 SKLEARN_16 = tuple(int(p) for p in sklearn.__version__.split(".")[:2]) < (1, 7)
 
 
+def _major_minor(module: str) -> tuple[int, ...] | None:
+    try:
+        version = __import__(module).__version__
+    except ImportError:
+        return None
+    return tuple(int(p) for p in version.split(".")[:2])
+
+
+#: distributed before 2025 (the oldest supported is 2024.8.0)
+DISTRIBUTED_2024 = (_major_minor("distributed") or (9999,)) < (2025, 1)
+
+
 def fails_on_sklearn_16_with_scikeras(raises: type[BaseException]):
     """xfail on scikit-learn 1.6, which itself calls ``get_tags`` on scikeras 0.13 wrappers.
 

@@ -16,6 +16,7 @@ distributed = pytest.importorskip("distributed")
 cloudpickle = pytest.importorskip("cloudpickle")
 
 import fakes  # noqa: E402
+from compat import DISTRIBUTED_2024  # noqa: E402
 from fakes import CurveClassifier  # noqa: E402
 from sklearn.base import clone  # noqa: E402
 from sklearn.linear_model import SGDClassifier  # noqa: E402
@@ -168,6 +169,15 @@ def test_a_killed_worker_costs_a_retry_not_the_search(tmp_path, small_xy):
     assert len(search.history_) == search.search_stats_["n_tasks"] == n_tasks == 69
 
 
+@pytest.mark.xfail(
+    DISTRIBUTED_2024,
+    strict=False,
+    raises=TimeoutError,
+    reason="distributed 2024.8's scheduler can fail on a task that needs scattered data "
+    "lost with the only worker (AssertionError in Scheduler._task_to_msg, then the "
+    "restarted worker is removed and the new scatter finds no worker): seen once, under "
+    "load, in make test-oldest; passes on current distributed",
+)
 def test_the_only_worker_killed_costs_a_retry_not_the_search(tmp_path, small_xy):
     """The cluster's only worker dies: the data scattered to it is lost with it (dask
     cannot recompute it), so every task is cancelled; skhpo scatters the data again and
