@@ -51,6 +51,9 @@ logger = logging.getLogger("skhpo")
 # from Python's global ``random``, which scikeras seeds for each fit (the cluster guide
 # says why); dask's own memory management off: it would spill live models to disk,
 # pause, or kill a worker with its models, where skhpo retires it gracefully.
+#: Seconds to wait for a replacement worker to start.
+_START_TIMEOUT = 120
+
 _WORKER_CONFIG = {
     "distributed.comm.offload": False,
     "distributed.worker.memory.target": False,
@@ -224,7 +227,13 @@ class ProcessesExecutor(DaskExecutor):
         )
         self.cluster.scale(len(self.cluster.worker_spec) + 1)
         running = [a for a in workers if a not in self._retired]
-        self.client.wait_for_workers(len(running) + 1)
+        try:
+            self.client.wait_for_workers(len(running) + 1, timeout=_START_TIMEOUT)
+        except TimeoutError:  # no new worker: keep this one rather than wait forever
+            logger.warning(
+                "skhpo: no new worker started within %d s; %s stays in use", _START_TIMEOUT, address
+            )
+            return
         self._draining[address] = workers[address]["name"]
         self.recycled += 1
         self._retire_idle()
