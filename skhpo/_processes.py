@@ -102,33 +102,33 @@ class ProcessesExecutor(DaskExecutor):
         # ``lost-worker-timeout`` (read when the worker leaves): a nanny restarting a
         # worker that a trial crashed again and again would be closed, leaving no
         # worker. skhpo's nannies stay until the search ends.
-        self._config = dask.config.set(
-            {
-                "distributed.deploy.lost-worker-timeout": "1 day",
-                "distributed.scheduler.allowed-failures": _ALLOWED_FAILURES,
-            }
-        )
-        self._starts = tempfile.mkdtemp(prefix="skhpo-starts-")
-        self.cluster = LocalCluster(
-            n_workers=n_workers,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            # no dashboard; the scheduler's HTTP routes (health, metrics) on a free port
-            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-            host="127.0.0.1",
-            memory_limit=0,  # dask's limit off; skhpo's is memory_limit
-            config=_WORKER_CONFIG,
-            env=_worker_env(n_workers),
-            silence_logs=logging.ERROR,
-        )
-        try:
+        # What is started here is undone, in reverse order, if a later start fails.
+        with contextlib.ExitStack() as undo:
+            self._config = dask.config.set(
+                {
+                    "distributed.deploy.lost-worker-timeout": "1 day",
+                    "distributed.scheduler.allowed-failures": _ALLOWED_FAILURES,
+                }
+            )
+            undo.callback(self._config.__exit__, None, None, None)
+            self._starts = tempfile.mkdtemp(prefix="skhpo-starts-")
+            undo.callback(shutil.rmtree, self._starts, ignore_errors=True)
+            self.cluster = LocalCluster(
+                n_workers=n_workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                # no dashboard; the scheduler's HTTP routes (health, metrics) on a free port
+                scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+                host="127.0.0.1",
+                memory_limit=0,  # dask's limit off; skhpo's is memory_limit
+                config=_WORKER_CONFIG,
+                env=_worker_env(n_workers),
+                silence_logs=logging.ERROR,
+            )
+            undo.callback(self.cluster.close)
             client = Client(self.cluster, set_as_default=False)
-        except BaseException:
-            self.cluster.close()
-            self._config.__exit__(None, None, None)
-            shutil.rmtree(self._starts, ignore_errors=True)
-            raise
+            undo.pop_all()
         super().__init__(client, own_client=True)
         client.register_plugin(_OwnRandom())
         self.n_workers = n_workers

@@ -168,3 +168,19 @@ def test_keras_results_identical_to_in_process(digits):
     _same_results(search, in_process)
     assert os.getpid() not in search.search_stats_["pids"]
     np.testing.assert_array_equal(search.predict(X), in_process.predict(X))
+
+
+def test_a_failed_start_leaves_dask_config_as_it_was(monkeypatch):
+    """The private cluster's settings are undone when its start fails."""
+    import dask
+
+    import skhpo._processes as processes
+
+    def no_cluster(*args, **kwargs):
+        raise OSError("no free port")
+
+    before = dask.config.get("distributed.scheduler.allowed-failures")
+    monkeypatch.setattr(processes, "LocalCluster", no_cluster)
+    with pytest.raises(OSError, match="no free port"):
+        processes.ProcessesExecutor(1)
+    assert dask.config.get("distributed.scheduler.allowed-failures") == before
